@@ -1,0 +1,90 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/ferryhq/ferry/internal/exitcode"
+)
+
+// Outcomes of an operation, as the result and the audit trail name them.
+const (
+	OutcomeDeployed       = "deployed"
+	OutcomeFailed         = "failed"
+	OutcomeRolledBack     = "rolled_back"
+	OutcomeRollbackFailed = "rollback_failed"
+	OutcomeLocked         = "locked"
+	OutcomeInvalid        = "invalid"
+	OutcomeOK             = "ok"
+)
+
+// outcomeCode maps an outcome to the exit code both binaries use.
+var outcomeCode = map[string]int{
+	OutcomeDeployed:       exitcode.OK,
+	OutcomeOK:             exitcode.OK,
+	OutcomeFailed:         exitcode.Failed,
+	OutcomeInvalid:        exitcode.Usage,
+	OutcomeRolledBack:     exitcode.RolledBack,
+	OutcomeRollbackFailed: exitcode.RollbackFailed,
+	OutcomeLocked:         exitcode.Locked,
+}
+
+// StepResult is one named step as it ran.
+type StepResult struct {
+	Name       string `json:"name"`
+	Status     string `json:"status"` // ok, skipped, failed
+	DurationMS int64  `json:"duration_ms"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// Result is the agent's answer: the last line it prints, and what the
+// local transport hands back in-process.
+type Result struct {
+	Op          string       `json:"op"`
+	Outcome     string       `json:"outcome"`
+	ExitCode    int          `json:"exit_code"`
+	App         string       `json:"app,omitempty"`
+	Environment string       `json:"environment,omitempty"`
+	Host        string       `json:"host,omitempty"`
+	SHA         string       `json:"sha,omitempty"`
+	Release     string       `json:"release,omitempty"`
+	Previous    string       `json:"previous,omitempty"`
+	VenvReused  bool         `json:"venv_reused,omitempty"`
+	Steps       []StepResult `json:"steps,omitempty"`
+	Error       string       `json:"error,omitempty"`
+	Hint        string       `json:"hint,omitempty"`
+	LogTail     []string     `json:"log_tail,omitempty"`
+	Warnings    []string     `json:"warnings,omitempty"`
+	DurationMS  int64        `json:"duration_ms"`
+	// Status, Releases and Lock answer the read-only operations.
+	Status   *Status    `json:"status,omitempty"`
+	Releases []Release  `json:"releases,omitempty"`
+	Lock     *LockOwner `json:"lock,omitempty"`
+}
+
+// Status describes what a target serves now.
+type Status struct {
+	Current    *Release   `json:"current,omitempty"`
+	Previous   *Release   `json:"previous,omitempty"`
+	PID        int        `json:"pid,omitempty"`
+	Running    bool       `json:"running"`
+	Healthy    bool       `json:"healthy"`
+	HealthNote string     `json:"health,omitempty"`
+	Locked     *LockOwner `json:"locked_by,omitempty"`
+}
+
+// Event is one line of the agent's progress stream.
+type Event struct {
+	Event  string  `json:"event"` // step, warn, result
+	Step   string  `json:"step,omitempty"`
+	Status string  `json:"status,omitempty"` // start, ok, skipped, failed
+	MS     int64   `json:"ms,omitempty"`
+	Msg    string  `json:"msg,omitempty"`
+	Result *Result `json:"result,omitempty"`
+	Time   string  `json:"t,omitempty"`
+}
+
+func (r *Result) finish(outcome string, start time.Time) {
+	r.Outcome = outcome
+	r.ExitCode = outcomeCode[outcome]
+	r.DurationMS = time.Since(start).Milliseconds()
+}

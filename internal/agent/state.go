@@ -1,0 +1,120 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Release statuses kept in state.json.
+const (
+	StatusBuilding = "building" // being fetched or installed
+	StatusReady    = "ready"    // complete, never run
+	StatusStarting = "starting" // switched to, not yet proven healthy
+	StatusHealthy  = "healthy"  // passed its health check
+	StatusFailed   = "failed"   // failed before serving (fetch, install)
+	StatusBad      = "bad"      // failed after the switch; kept for diagnosis
+)
+
+// Release is one deploy's directory and what became of it.
+type Release struct {
+	ID       string    `json:"id"`
+	SHA      string    `json:"sha"`
+	Created  time.Time `json:"created"`
+	Finished time.Time `json:"finished,omitempty"`
+	Deployer string    `json:"deployer,omitempty"`
+	RunURL   string    `json:"run_url,omitempty"`
+	Venv     string    `json:"venv,omitempty"`
+	Status   string    `json:"status"`
+	Reason   string    `json:"reason,omitempty"`
+	Pruned   bool      `json:"pruned,omitempty"`
+}
+
+// State is the journal of a target and its truth: which release is
+// current, which was before, and every release with its outcome. The
+// `current` link is derived from it, never the other way round.
+type State struct {
+	Version  int       `json:"version"`
+	App      string    `json:"app"`
+	Current  string    `json:"current,omitempty"`
+	Previous string    `json:"previous,omitempty"`
+	Releases []Release `json:"releases"`
+}
+
+// maxHistory bounds state.json: pruned releases are remembered for the
+// record, but not forever.
+const maxHistory = 200
+
+func loadState(path string) (*State, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{Version: 1}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("read state %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+// save replaces state.json atomically: a reader, or a deploy killed at
+// any instant, sees the old file or the new one, whole.
+func (s *State) save(path string) error {
+	if len(s.Releases) > maxHistory {
+		s.Releases = s.Releases[len(s.Releases)-maxHistory:]
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replace %s: %w", filepath.Base(path), err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+func (s *State) find(id string) *Release {
+	for i := range s.Releases {
+		if s.Releases[i].ID == id {
+			return &s.Releases[i]
+		}
+	}
+	return nil
+}
+
+func (s *State) set(id, status, reason string) {
+	if r := s.find(id); r != nil {
+		r.Status = status
+		r.Reason = reason
+		if status != StatusBuilding && status != StatusStarting {
+			r.Finished = time.Now().UTC()
+		}
+	}
+}

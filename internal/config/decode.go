@@ -1,0 +1,287 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong in a configuration file, located where a
+// person will look for it.
+type Problem struct {
+	File    string
+	Line    int
+	Col     int
+	Message string
+	Hint    string
+}
+
+func (p Problem) Error() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+	}
+	s := loc + ": " + p.Message
+	if p.Hint != "" {
+		s += "\nhint: " + p.Hint
+	}
+	return s
+}
+
+// Problems is every problem found in one file; they are reported together
+// so a person fixes them in one pass.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// decoder walks yaml nodes against Go types by reflection instead of using
+// yaml.v3's Decode, because Decode reports neither columns nor all errors
+// at once, and cannot suggest the key that was meant.
+type decoder struct {
+	file     string
+	problems Problems
+	// paths records where each dotted key path was written, so later
+	// validation can point at the line.
+	paths map[string]*yaml.Node
+}
+
+func (d *decoder) fail(n *yaml.Node, hint, format string, args ...any) {
+	p := Problem{File: d.file, Message: fmt.Sprintf(format, args...), Hint: hint}
+	if n != nil {
+		p.Line, p.Col = n.Line, n.Column
+	}
+	d.problems = append(d.problems, p)
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "null"
+	case "!!bool":
+		return "a boolean"
+	case "!!int":
+		return "an integer"
+	case "!!float":
+		return "a number"
+	}
+	return fmt.Sprintf("the string %q", n.Value)
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	d.paths[path] = n
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // keep the default
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+		return
+	}
+	if v.Type() == durationType {
+		if n.Kind != yaml.ScalarNode {
+			d.fail(n, `write a duration such as "30s", "2m" or "1h30m"`, "%s must be a duration, not %s", path, kindName(n))
+			return
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil || dur < 0 {
+			d.fail(n, `write a duration such as "30s", "2m" or "1h30m"`, "%s: %q is not a duration", path, n.Value)
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.fail(n, "", "%s must be a mapping, not %s", path, kindName(n))
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			elem := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, elem, path+"."+k.Value)
+			d.paths[path+"."+k.Value+"#key"] = k
+			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+		}
+	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && v.Type().Elem().Kind() == reflect.String {
+			// One string where a list is expected is a list of one.
+			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), reflect.ValueOf(n.Value)))
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n, "", "%s must be a list, not %s", path, kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			d.fail(n, "", "%s must be a string, not %s", path, kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+			d.fail(n, "write true or false", "%s must be true or false, not %s", path, kindName(n))
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		i, err := strconv.ParseInt(n.Value, 10, 64)
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
+			d.fail(n, "", "%s must be a whole number, not %s", path, kindName(n))
+			return
+		}
+		v.SetInt(i)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil {
+			d.fail(n, "", "%s must be a number, not %s", path, kindName(n))
+			return
+		}
+		v.SetFloat(f)
+	default:
+		d.fail(n, "", "%s: unsupported type %s", path, v.Type())
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, "", "%s must be a mapping, not %s", displayPath(path), kindName(n))
+		return
+	}
+	fields := map[string]int{}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := yamlName(t.Field(i))
+		if name != "" {
+			fields[name] = i
+		}
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := k.Value
+		sub := key
+		if path != "" {
+			sub = path + "." + key
+		}
+		if seen[key] {
+			d.fail(k, "remove one of them", "%s is set twice", sub)
+			continue
+		}
+		seen[key] = true
+		idx, ok := fields[key]
+		if !ok {
+			hint := ""
+			if s := closest(key, keys(fields)); s != "" {
+				hint = fmt.Sprintf("did you mean %q?", s)
+			} else {
+				hint = "known keys here: " + strings.Join(keys(fields), ", ")
+			}
+			d.fail(k, hint, "unknown key %q in %s", key, displayPath(path))
+			continue
+		}
+		d.paths[sub+"#key"] = k
+		d.decode(val, v.Field(idx), sub)
+	}
+}
+
+func displayPath(path string) string {
+	if path == "" {
+		return "the top level"
+	}
+	return path
+}
+
+func yamlName(f reflect.StructField) string {
+	tag := f.Tag.Get("yaml")
+	if tag == "-" || !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name
+}
+
+func keys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// closest returns the candidate within a small edit distance of s, the
+// usual typo, or "".
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

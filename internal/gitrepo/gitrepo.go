@@ -1,0 +1,140 @@
+// Package gitrepo asks the local git repository the questions a deploy
+// starts with: which commit, which branch, is the tree clean, who is
+// deploying. It runs git with argument vectors, never a shell.
+package gitrepo
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+)
+
+// Repo is a work tree.
+type Repo struct{ Dir string }
+
+func (r Repo) git(args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.Dir
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", errors.New("git is not installed")
+		}
+		return "", fmt.Errorf("git %s: %s", args[0], strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Open finds the repository that holds dir.
+func Open(dir string) (Repo, error) {
+	top, err := Repo{Dir: dir}.git("rev-parse", "--show-toplevel")
+	if err != nil {
+		return Repo{}, fmt.Errorf("%s is not inside a git repository: %w", dir, err)
+	}
+	return Repo{Dir: top}, nil
+}
+
+// Resolve turns a ref (branch, tag, short SHA, HEAD~1) into the full
+// commit SHA.
+func (r Repo) Resolve(ref string) (string, error) {
+	if strings.HasPrefix(ref, "-") {
+		return "", fmt.Errorf("ref %q must not start with '-'", ref)
+	}
+	sha, err := r.git("rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	if err != nil || sha == "" {
+		return "", fmt.Errorf("ref %q does not name a commit in %s", ref, r.Dir)
+	}
+	return sha, nil
+}
+
+// Dirty lists tracked files with uncommitted changes: they would not be
+// deployed, and a person deploying HEAD probably expects them to be.
+func (r Repo) Dirty() ([]string, error) {
+	out, err := r.git("status", "--porcelain", "--untracked-files=no")
+	if err != nil {
+		return nil, err
+	}
+	if out == "" {
+		return nil, nil
+	}
+	var files []string
+	for _, l := range strings.Split(out, "\n") {
+		if len(l) > 3 {
+			files = append(files, l[3:])
+		}
+	}
+	return files, nil
+}
+
+// Branch is the branch being deployed: GitHub Actions names it in
+// GITHUB_REF_NAME (HEAD is detached there); elsewhere git knows.
+func (r Repo) Branch() (string, error) {
+	if os.Getenv("GITHUB_ACTIONS") == "true" && os.Getenv("GITHUB_REF_NAME") != "" {
+		return os.Getenv("GITHUB_REF_NAME"), nil
+	}
+	b, err := r.git("rev-parse", "--abbrev-ref", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	if b == "HEAD" {
+		return "", errors.New("HEAD is detached: no branch to choose an environment from")
+	}
+	return b, nil
+}
+
+// Rel returns path relative to the repository top, with forward slashes.
+func (r Repo) Rel(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	top, _ := filepath.EvalSymlinks(r.Dir)
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("%s is outside the repository %s", path, r.Dir)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// HasPath reports whether path (relative to the top) exists at sha.
+func (r Repo) HasPath(sha, path string) bool {
+	if path == "." || path == "" {
+		return true
+	}
+	_, err := r.git("cat-file", "-e", sha+":"+path)
+	return err == nil
+}
+
+// Deployer names who deploys: the GitHub actor in Actions, else git's
+// user.name, else the OS user.
+func (r Repo) Deployer() string {
+	if a := os.Getenv("GITHUB_ACTOR"); a != "" && os.Getenv("GITHUB_ACTIONS") == "true" {
+		return a
+	}
+	if n, err := r.git("config", "user.name"); err == nil && n != "" {
+		return n
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// RunURL links to the GitHub Actions run, when there is one.
+func RunURL() string {
+	s, repo, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID")
+	if s == "" || repo == "" || id == "" {
+		return ""
+	}
+	return s + "/" + repo + "/actions/runs/" + id
+}

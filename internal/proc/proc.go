@@ -1,0 +1,147 @@
+// Package proc starts, watches and stops the application process that a
+// release runs. The process must outlive whoever started it (ferry on a
+// laptop, ferry-agent under SSM), so it is detached from the starter's
+// session and never inherits its standard handles. A PID alone is not an
+// identity because PIDs are reused; a Handle pairs it with the process's
+// start time.
+package proc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Spec says how to start one application process.
+type Spec struct {
+	Argv    []string // program and arguments; never run through a shell
+	Dir     string   // working directory
+	Env     []string // complete environment, KEY=VALUE
+	LogPath string   // stdout and stderr are appended here
+}
+
+// Handle identifies one running process across PID reuse.
+type Handle struct {
+	PID int `json:"pid"`
+	// StartTime is the platform's process start stamp (Linux: clock ticks
+	// since boot from /proc; Windows: creation FILETIME). Zero means unknown.
+	StartTime uint64    `json:"start_time"`
+	Started   time.Time `json:"started"`
+	Argv      []string  `json:"argv,omitempty"`
+}
+
+// ErrNotRunning reports that the process a handle names has exited.
+var ErrNotRunning = errors.New("process is not running")
+
+// Start launches spec detached and returns its handle. The caller's
+// process may exit at once afterwards; the child lives on.
+func Start(spec Spec) (Handle, error) {
+	if len(spec.Argv) == 0 {
+		return Handle{}, errors.New("start: empty command")
+	}
+	if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o755); err != nil {
+		return Handle{}, fmt.Errorf("start: log directory: %w", err)
+	}
+	h, err := start(spec)
+	if err != nil {
+		return Handle{}, fmt.Errorf("start %s: %w", filepath.Base(spec.Argv[0]), err)
+	}
+	h.Started = time.Now().UTC()
+	h.Argv = spec.Argv
+	return h, nil
+}
+
+// Alive reports whether the process the handle names still runs: same PID
+// and, when known, same start time, and not a zombie.
+func Alive(h Handle) bool {
+	if h.PID <= 0 {
+		return false
+	}
+	st, ok := startTime(h.PID)
+	if !ok {
+		return false
+	}
+	return h.StartTime == 0 || st == h.StartTime
+}
+
+// Stop asks the process (and its group) to end, waits up to grace, then
+// kills what is left, and returns only once it is gone, so that a release's
+// files and port are free before the next one starts.
+func Stop(h Handle, grace time.Duration) error {
+	if !Alive(h) {
+		return nil
+	}
+	if err := terminate(h); err != nil && Alive(h) {
+		return fmt.Errorf("stop pid %d: %w", h.PID, err)
+	}
+	if waitGone(h, grace) {
+		return nil
+	}
+	if err := kill(h); err != nil && Alive(h) {
+		return fmt.Errorf("kill pid %d: %w", h.PID, err)
+	}
+	if !waitGone(h, 10*time.Second) {
+		return fmt.Errorf("pid %d still running after kill", h.PID)
+	}
+	return nil
+}
+
+func waitGone(h Handle, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	wait := 10 * time.Millisecond
+	for {
+		if !Alive(h) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(wait)
+		if wait < 200*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// WritePIDFile records h at path atomically, so a reader never sees half.
+func WritePIDFile(path string, h Handle) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}
+
+// ReadPIDFile reads a handle written by WritePIDFile. A missing file is
+// reported with os.ErrNotExist.
+func ReadPIDFile(path string) (Handle, error) {
+	var h Handle
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("read pid file %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// StartTimeOf returns the start stamp of a running pid, or 0 when it is
+// not running or the platform cannot tell.
+func StartTimeOf(pid int) uint64 {
+	st, ok := startTime(pid)
+	if !ok {
+		return 0
+	}
+	return st
+}

@@ -1,0 +1,145 @@
+// Package pyenv creates and fills the virtualenvs that releases run in.
+// A venv is keyed by what decides its contents (interpreter version,
+// requirements bytes, pip options), created in the directory where it will
+// live, because venvs are not relocatable, and reused whenever the key
+// matches, so a deploy that changes only code installs nothing.
+package pyenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// PipOptions are the pip install options that change what gets installed.
+type PipOptions struct {
+	IndexURL  string   `json:"index_url,omitempty"`
+	FindLinks []string `json:"find_links,omitempty"`
+	NoIndex   bool     `json:"no_index,omitempty"`
+}
+
+// completeMarker is written last: a venv directory without it was cut
+// short and is rebuilt.
+const completeMarker = ".ferry-complete"
+
+// Version asks the interpreter for its exact version and platform.
+func Version(ctx context.Context, python string) (string, error) {
+	out, err := exec.CommandContext(ctx, python, "-c", "import sys,platform;print(sys.version);print(platform.machine());print(sys.executable)").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("python %s: %w: %s", python, err, lastLines(string(ee.Stderr), 5))
+		}
+		return "", fmt.Errorf("python %s: %w", python, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Key returns the venv key for the inputs.
+func Key(pythonVersion string, requirements []byte, opts PipOptions) string {
+	h := sha256.New()
+	o, _ := json.Marshal(opts)
+	fmt.Fprintf(h, "python\x00%s\x00opts\x00%s\x00reqs\x00", pythonVersion, o)
+	h.Write(requirements)
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// Interpreter returns the venv's python, where the platform puts it.
+func Interpreter(venv string) string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(venv, "Scripts", "python.exe")
+	}
+	return filepath.Join(venv, "bin", "python")
+}
+
+// Complete reports whether venv was fully built.
+func Complete(venv string) bool {
+	_, err := os.Stat(filepath.Join(venv, completeMarker))
+	return err == nil
+}
+
+// Create makes a fresh venv at dir, removing a partial one first.
+func Create(ctx context.Context, python, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove partial venv: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, python, "-m", "venv", dir)
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("create venv with %s: %w: %s", python, err, lastLines(stderr.String(), 10))
+	}
+	return nil
+}
+
+// Install runs pip install -r requirements in venv, logging pip's output
+// to logPath; on failure the error carries pip's last lines.
+func Install(ctx context.Context, venv, requirements string, opts PipOptions, logPath string) error {
+	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
+	if opts.NoIndex {
+		args = append(args, "--no-index")
+	}
+	if opts.IndexURL != "" {
+		args = append(args, "--index-url", opts.IndexURL)
+	}
+	for _, f := range opts.FindLinks {
+		args = append(args, "--find-links", f)
+	}
+	args = append(args, "-r", requirements)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return fmt.Errorf("pip log: %w", err)
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("pip log: %w", err)
+	}
+	defer logf.Close()
+	var tail bytes.Buffer
+	cmd := exec.CommandContext(ctx, Interpreter(venv), args...)
+	cmd.Dir = filepath.Dir(requirements)
+	cmd.Stdout = logf
+	cmd.Stderr = &teeTail{w: logf, buf: &tail}
+	cmd.Env = append(os.Environ(), "PIP_NO_COLOR=1", "PYTHONDONTWRITEBYTECODE=1")
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("pip install -r %s: %w\n%s", filepath.Base(requirements), err, lastLines(tail.String(), 15))
+	}
+	return nil
+}
+
+// MarkComplete records that venv is ready to be reused.
+func MarkComplete(venv, key string) error {
+	return os.WriteFile(filepath.Join(venv, completeMarker), []byte(key+"\n"), 0o644)
+}
+
+type teeTail struct {
+	w   *os.File
+	buf *bytes.Buffer
+}
+
+func (t *teeTail) Write(p []byte) (int, error) {
+	t.buf.Write(p)
+	if t.buf.Len() > 64<<10 {
+		b := t.buf.Bytes()
+		t.buf.Reset()
+		t.buf.Write(b[len(b)-32<<10:])
+	}
+	return t.w.Write(p)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
