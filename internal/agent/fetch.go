@@ -78,6 +78,10 @@ func fetchGit(ctx context.Context, l layout, src Source, sha, dst string) error 
 		errc <- err
 	}()
 	xerr := extractTar(pr, dst)
+	if xerr == nil {
+		// tar stops at its end marker; git pads the stream past it.
+		io.Copy(io.Discard, pr)
+	}
 	pr.CloseWithError(xerr)
 	if gerr := <-errc; gerr != nil {
 		return fmt.Errorf("export %s: %w", short(sha), gerr)

@@ -1,0 +1,243 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/cli"
+	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/testwheel"
+)
+
+// need fails under CI and skips elsewhere when a tool is missing.
+func need(t testing.TB, tool string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed", tool)
+		}
+		t.Skipf("%s is not installed", tool)
+	}
+	return p
+}
+
+// appPy is the test app: it imports greet (installed by pip from a local
+// wheel) and serves /health with the deployed SHA. Knobs in the source
+// make broken releases.
+const appPy = `import json, os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import greet
+
+MODE = "ok"
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = 500 if MODE == "unhealthy" else 200
+        body = json.dumps({"status": "healthy", "version": os.environ.get("FERRY_SHA", ""), "greet": greet.__version__}).encode()
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+if MODE == "crash":
+    print("Traceback (most recent call last):")
+    print("RuntimeError: boom at startup")
+    sys.exit(3)
+print("listening", flush=True)
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`
+
+type fixture struct {
+	t      *testing.T
+	dir    string // the repository work tree
+	root   string // the local target's deployment root
+	wheels string
+	port   int
+	config string
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	need(t, "git")
+	need(t, "python3")
+	base := t.TempDir()
+	f := &fixture{t: t, dir: filepath.Join(base, "repo"), root: filepath.Join(base, "srv"), wheels: filepath.Join(base, "wheels"), port: freePort(t)}
+	for _, d := range []string{f.dir, f.wheels} {
+		os.MkdirAll(d, 0o755)
+	}
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		if _, err := (testwheel.Wheel{Name: "greet", Version: v}).Write(f.wheels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.git("init", "-q", "-b", "main")
+	f.git("config", "user.name", "Ada Tester")
+	f.write("app.py", appPy)
+	f.write("requirements.txt", "greet==1.0.0\n")
+	f.write("ferry.yml", f.configText(""))
+	f.commit("first")
+	f.config = filepath.Join(f.dir, "ferry.yml")
+	t.Cleanup(f.stopApp)
+	return f
+}
+
+func (f *fixture) configText(extra string) string {
+	return fmt.Sprintf(`app: testapp
+start: python app.py
+pip:
+  no_index: true
+  find_links: [%q]
+env:
+  PORT: "%d"
+health:
+  url: http://127.0.0.1:%d/health
+  version_field: version
+  deadline: 15s
+  interval: 200ms
+stop_timeout: 5s
+environments:
+  test:
+    target: local
+    branch: main
+    root: %q
+%s`, f.wheels, f.port, f.port, f.root, extra)
+}
+
+func (f *fixture) write(name, content string) {
+	p := filepath.Join(f.dir, name)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) git(args ...string) string {
+	f.t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=Ada Tester", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Dir = f.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		f.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit records the work tree and returns the new SHA.
+func (f *fixture) commit(msg string) string {
+	f.git("add", "-A")
+	f.git("commit", "-q", "-m", msg)
+	return f.git("rev-parse", "HEAD")
+}
+
+// setMode rewrites the app's MODE and commits it.
+func (f *fixture) setMode(mode string) string {
+	f.write("app.py", strings.Replace(appPy, `MODE = "ok"`, fmt.Sprintf("MODE = %q", mode), 1))
+	return f.commit("mode " + mode)
+}
+
+type run struct {
+	code     int
+	out, err string
+}
+
+func (r run) String() string { return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.err) }
+
+// ferry runs the CLI in-process from the repository directory.
+func (f *fixture) ferry(args ...string) run {
+	f.t.Helper()
+	return ferryIn(f.t, f.dir, nil, args...)
+}
+
+func ferryIn(t *testing.T, dir string, env map[string]string, args ...string) run {
+	t.Helper()
+	var out, errb bytes.Buffer
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "GITHUB_ACTIONS" {
+			return ""
+		}
+		return os.Getenv(k)
+	}
+	code := cli.Main(args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: getenv})
+	return run{code: code, out: out.String(), err: errb.String()}
+}
+
+// health returns the version the app answers with, or "" when it does not.
+func (f *fixture) health() string {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", f.port))
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var doc map[string]string
+	json.NewDecoder(resp.Body).Decode(&doc)
+	if resp.StatusCode != 200 {
+		return ""
+	}
+	return doc["version"]
+}
+
+type stateFile struct {
+	Current  string `json:"current"`
+	Previous string `json:"previous"`
+	Releases []struct {
+		ID, SHA, Status, Venv, Reason string
+		Pruned                        bool
+	} `json:"releases"`
+}
+
+func (f *fixture) state() stateFile {
+	f.t.Helper()
+	var s stateFile
+	b, err := os.ReadFile(filepath.Join(f.root, "state.json"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) stopApp() {
+	if h, err := proc.ReadPIDFile(filepath.Join(f.root, "run", "app.pid")); err == nil {
+		proc.Stop(h, 5*time.Second)
+	}
+}
+
+func (f *fixture) releaseStatus(id string) string {
+	for _, r := range f.state().Releases {
+		if r.ID == id {
+			return r.Status
+		}
+	}
+	return ""
+}
