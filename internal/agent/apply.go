@@ -82,7 +82,7 @@ func (o *op) apply(ctx context.Context) string {
 }
 
 func (d *deploy) fetch(ctx context.Context) error {
-	d.state.Releases = append(d.state.Releases, Release{ID: d.id, SHA: d.spec.SHA, Created: time.Now().UTC(), Deployer: d.spec.Deployer, RunURL: d.spec.RunURL, Status: StatusBuilding})
+	d.state.Releases = append(d.state.Releases, Release{ID: d.id, SHA: d.spec.SHA, Created: time.Now().UTC(), Deployer: d.spec.Deployer, RunURL: d.spec.RunURL, Status: StatusBuilding, Run: runConfigOf(d.spec)})
 	if err := d.saveState(); err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (d *deploy) stop(ctx context.Context) error {
 		return skip("no process running")
 	}
 	d.stopped = true
-	if err := proc.Stop(h, d.stopTimeout()); err != nil {
+	if err := proc.Stop(h, d.stopTimeoutOf(d.state.find(d.old))); err != nil {
 		return err
 	}
 	os.Remove(d.l.pidFile())
@@ -251,21 +251,23 @@ func (d *deploy) switchTo(ctx context.Context) error {
 }
 
 func (d *deploy) start(ctx context.Context) error {
-	h, err := startRelease(d.op, d.id, d.venvKey)
+	h, err := startRelease(d.op, d.state.find(d.id))
 	d.handle = h
 	return err
 }
 
 func (d *deploy) health(ctx context.Context) error {
-	return checkRelease(ctx, d.op, d.handle, d.spec.SHA)
+	return checkRelease(ctx, d.op, d.handle, d.state.find(d.id))
 }
 
 // startRelease starts the app of release id with the interpreter of its
 // venv, detached, and records its PID file.
-func startRelease(o *op, id, venvKey string) (proc.Handle, error) {
+func startRelease(o *op, r *Release) (proc.Handle, error) {
+	id := r.ID
+	run := o.runOf(r)
 	dir := o.l.release(id)
-	venv := o.l.venv(venvKey)
-	argv := append([]string(nil), o.spec.Start...)
+	venv := o.l.venv(r.Venv)
+	argv := append([]string(nil), run.Start...)
 	switch argv[0] {
 	case "python", "python3":
 		argv[0] = pyenv.Interpreter(venv)
@@ -276,7 +278,7 @@ func startRelease(o *op, id, venvKey string) (proc.Handle, error) {
 			argv[0] = filepath.Join(dir, filepath.FromSlash(argv[0]))
 		}
 	}
-	env, err := appEnv(o, id, venv)
+	env, err := appEnv(o, r, venv)
 	if err != nil {
 		return proc.Handle{}, err
 	}
@@ -292,7 +294,8 @@ func startRelease(o *op, id, venvKey string) (proc.Handle, error) {
 
 // appEnv is the agent's own environment (PATH, SYSTEMROOT…), the venv
 // first on PATH, the env file's variables, then the configured ones.
-func appEnv(o *op, id, venv string) ([]string, error) {
+func appEnv(o *op, r *Release, venv string) ([]string, error) {
+	run := o.runOf(r)
 	vars := map[string]string{}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -311,8 +314,8 @@ func appEnv(o *op, id, venv string) ([]string, error) {
 	vars[pathKey] = bin + string(os.PathListSeparator) + vars[pathKey]
 	vars["VIRTUAL_ENV"] = venv
 	delete(vars, "PYTHONHOME")
-	if o.spec.EnvFile != "" {
-		file := filepath.Join(o.l.shared(), filepath.FromSlash(o.spec.EnvFile))
+	if run.EnvFile != "" {
+		file := filepath.Join(o.l.shared(), filepath.FromSlash(run.EnvFile))
 		fileVars, err := readEnvFile(file)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
@@ -321,15 +324,11 @@ func appEnv(o *op, id, venv string) ([]string, error) {
 			vars[k] = v
 		}
 	}
-	for k, v := range o.spec.Vars {
+	for k, v := range run.Vars {
 		vars[k] = v
 	}
-	sha := ""
-	if r := o.state.find(id); r != nil {
-		sha = r.SHA
-	}
-	vars["FERRY_SHA"] = sha
-	vars["FERRY_RELEASE"] = id
+	vars["FERRY_SHA"] = r.SHA
+	vars["FERRY_RELEASE"] = r.ID
 	vars["FERRY_ENVIRONMENT"] = o.spec.Environment
 	vars["PYTHONUNBUFFERED"] = "1"
 	out := make([]string, 0, len(vars))
@@ -368,11 +367,12 @@ func readEnvFile(path string) (map[string]string, error) {
 }
 
 // checkRelease waits until the started process answers healthy with sha.
-func checkRelease(ctx context.Context, o *op, h proc.Handle, sha string) error {
+func checkRelease(ctx context.Context, o *op, h proc.Handle, r *Release) error {
+	hs := o.runOf(r).Health
 	c := health.Check{
-		URL: o.spec.Health.URL, Status: o.spec.Health.Status,
-		VersionField: o.spec.Health.VersionField, Version: sha,
-		Deadline: o.spec.Health.Deadline, Interval: o.spec.Health.Interval,
+		URL: hs.URL, Status: hs.Status,
+		VersionField: hs.VersionField, Version: r.SHA,
+		Deadline: hs.Deadline, Interval: hs.Interval,
 		Alive: func() bool { return proc.Alive(h) },
 	}
 	res, err := health.Wait(ctx, c)
@@ -444,7 +444,7 @@ func (d *deploy) failBeforeSwitch(stepName string, err error) string {
 func (d *deploy) restore(ctx context.Context, stepName string, cause error) string {
 	d.res.LogTail = tailFile(d.l.appLog(d.id), 50)
 	if d.handle.PID != 0 {
-		proc.Stop(d.handle, d.stopTimeout())
+		proc.Stop(d.handle, d.stopTimeoutOf(d.state.find(d.id)))
 		os.Remove(d.l.pidFile())
 	}
 	d.state.set(d.id, StatusBad, stepName+": "+firstLine(cause.Error()))
@@ -473,11 +473,11 @@ func (d *deploy) restore(ctx context.Context, stepName string, cause error) stri
 		if err := pointCurrent(d.l, d.old); err != nil {
 			return err
 		}
-		h, err := startRelease(d.op, d.old, prev.Venv)
+		h, err := startRelease(d.op, prev)
 		if err != nil {
 			return err
 		}
-		if err := checkRelease(ctx, d.op, h, prev.SHA); err != nil {
+		if err := checkRelease(ctx, d.op, h, prev); err != nil {
 			return fmt.Errorf("previous release %s is not healthy either: %w", d.old, err)
 		}
 		return nil

@@ -31,6 +31,9 @@ type ErrLocked struct{ Owner LockOwner }
 
 func (e *ErrLocked) Error() string {
 	o := e.Owner
+	if o.PID == 0 && o.Who == "" {
+		return "another deploy is taking the lock right now"
+	}
 	s := fmt.Sprintf("another deploy holds the lock: %s (%s) on %s, pid %d, since %s (%s ago)",
 		o.Who, o.Op, o.Host, o.PID, o.Since.Format(time.RFC3339), time.Since(o.Since).Round(time.Second))
 	if o.RunURL != "" {
@@ -61,7 +64,7 @@ func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Durati
 			return nil, fmt.Errorf("take lock: %w", err)
 		}
 		owner, rerr := readOwner(dir)
-		if why := staleReason(owner, rerr, me.Host); why != "" {
+		if why := staleReason(dir, owner, rerr, me.Host); why != "" {
 			warn(fmt.Sprintf("taking over a stale lock (%s)", why))
 			grave := fmt.Sprintf("%s.stale-%d", dir, time.Now().UnixNano())
 			if os.Rename(dir, grave) == nil {
@@ -92,11 +95,17 @@ func readOwner(dir string) (LockOwner, error) {
 	return o, json.Unmarshal(b, &o)
 }
 
-func staleReason(o LockOwner, readErr error, host string) string {
+// ownerGrace is how long a lock may lack owner.json: its maker writes it
+// right after mkdir, so a young ownerless lock is being made, not dead.
+const ownerGrace = 30 * time.Second
+
+func staleReason(dir string, o LockOwner, readErr error, host string) string {
 	if readErr != nil {
-		// A lock directory without a readable owner: its maker died
-		// between mkdir and writing owner.json, or someone made it by hand.
-		return "it names no owner"
+		st, err := os.Stat(dir)
+		if err != nil || time.Since(st.ModTime()) < ownerGrace {
+			return ""
+		}
+		return "it names no owner and is " + time.Since(st.ModTime()).Round(time.Second).String() + " old"
 	}
 	ttl := o.TTL
 	if ttl <= 0 {

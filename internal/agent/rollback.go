@@ -45,7 +45,7 @@ func (o *op) rollback(ctx context.Context) string {
 				return skip("no process running")
 			}
 			stopped = true
-			if err := proc.Stop(cur, o.stopTimeout()); err != nil {
+			if err := proc.Stop(cur, o.stopTimeoutOf(o.state.find(from))); err != nil {
 				return err
 			}
 			os.Remove(o.l.pidFile())
@@ -60,10 +60,10 @@ func (o *op) rollback(ctx context.Context) string {
 		}},
 		step{"start", func(context.Context) error {
 			var err error
-			h, err = startRelease(o, target.ID, target.Venv)
+			h, err = startRelease(o, target)
 			return err
 		}},
-		step{"health", func(ctx context.Context) error { return checkRelease(ctx, o, h, target.SHA) }},
+		step{"health", func(ctx context.Context) error { return checkRelease(ctx, o, h, target) }},
 	}
 	for i, s := range steps {
 		if err := o.run.run(ctx, s); err != nil {
@@ -84,9 +84,11 @@ func (o *op) rollback(ctx context.Context) string {
 	return OutcomeDeployed
 }
 
-func (o *op) stopTimeout() time.Duration {
-	if o.spec.StopTimeout > 0 {
-		return o.spec.StopTimeout
+// stopTimeout is the grace the running release asked for when it was
+// deployed, falling back to the spec's.
+func (o *op) stopTimeoutOf(r *Release) time.Duration {
+	if d := o.runOf(r).StopTimeout; d > 0 {
+		return d
 	}
 	return defaultStop
 }
@@ -113,11 +115,11 @@ func (o *op) restoreAfterRollback(ctx context.Context, from string, h proc.Handl
 		if err := pointCurrent(o.l, from); err != nil {
 			return err
 		}
-		nh, err := startRelease(o, from, prev.Venv)
+		nh, err := startRelease(o, prev)
 		if err != nil {
 			return err
 		}
-		return checkRelease(ctx, o, nh, prev.SHA)
+		return checkRelease(ctx, o, nh, prev)
 	}})
 	if err != nil {
 		o.res.Error += "; restore: " + err.Error()
@@ -191,8 +193,9 @@ func (o *op) status(ctx context.Context) string {
 	if owner, err := readOwner(o.l.lock()); err == nil {
 		s.Locked = &owner
 	}
-	if s.Current != nil && o.spec.Health.URL != "" {
-		ok, note := health.Once(ctx, health.Check{URL: o.spec.Health.URL, Status: o.spec.Health.Status, VersionField: o.spec.Health.VersionField, Version: s.Current.SHA})
+	if s.Current != nil {
+		hs := o.runOf(st.find(st.Current)).Health
+		ok, note := health.Once(ctx, health.Check{URL: hs.URL, Status: hs.Status, VersionField: hs.VersionField, Version: s.Current.SHA})
 		s.Healthy, s.HealthNote = ok, note
 	}
 	o.res.Status = s

@@ -118,6 +118,9 @@ func DecodeSpec(enc string) (Spec, error) {
 // ParseSpec parses a JSON spec strictly and validates it.
 func ParseSpec(b []byte) (Spec, error) {
 	var s Spec
+	if len(b) > maxSpec {
+		return s, fmt.Errorf("spec is %d bytes, more than %d", len(b), maxSpec)
+	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {

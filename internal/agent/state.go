@@ -31,6 +31,32 @@ type Release struct {
 	Status   string    `json:"status"`
 	Reason   string    `json:"reason,omitempty"`
 	Pruned   bool      `json:"pruned,omitempty"`
+	// Run is how this release starts and proves healthy, recorded when it
+	// was built: a rollback restores the old release with its own command,
+	// variables and health check, not the failed release's.
+	Run *RunConfig `json:"run,omitempty"`
+}
+
+// RunConfig is the part of a spec that says how a release runs.
+type RunConfig struct {
+	Start       []string          `json:"start"`
+	Vars        map[string]string `json:"env,omitempty"`
+	EnvFile     string            `json:"env_file,omitempty"`
+	Health      HealthSpec        `json:"health"`
+	StopTimeout time.Duration     `json:"stop_timeout,omitempty"`
+}
+
+func runConfigOf(s Spec) *RunConfig {
+	return &RunConfig{Start: s.Start, Vars: s.Vars, EnvFile: s.EnvFile, Health: s.Health, StopTimeout: s.StopTimeout}
+}
+
+// runOf returns how release r runs: its own record, or, for a release
+// recorded before runs were kept, the spec at hand.
+func (o *op) runOf(r *Release) *RunConfig {
+	if r != nil && r.Run != nil {
+		return r.Run
+	}
+	return runConfigOf(o.spec)
 }
 
 // State is the journal of a target and its truth: which release is

@@ -60,13 +60,22 @@ func (r runner) run(ctx context.Context, s Step) error {
 	return err
 }
 
-// crashAt kills this process when FERRY_AGENT_FAULT names the point: the
-// crash-safety tests use it to deliver a real kill -9 at every step
-// boundary, deterministically. It costs nothing when unset.
+// crashAt acts on FERRY_AGENT_FAULT when it names this point: "kill:P"
+// delivers a real kill -9 to this process, "hang:P" blocks forever (a
+// test then holds a deploy mid-flight, or kills it itself). The
+// crash-safety tests use it to stop a deploy at every step boundary,
+// deterministically. It costs nothing when unset.
 func (r runner) crashAt(point string) {
-	if r.fault != "" && r.fault == point {
+	if r.fault == "" {
+		return
+	}
+	switch r.fault {
+	case "kill:" + point:
 		p, _ := os.FindProcess(os.Getpid())
 		p.Kill()
+		select {}
+	case "hang:" + point:
+		r.emit(Event{Event: "hang", Step: point})
 		select {}
 	}
 }

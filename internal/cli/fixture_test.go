@@ -160,7 +160,9 @@ type run struct {
 	out, err string
 }
 
-func (r run) String() string { return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.err) }
+func (r run) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.err)
+}
 
 // ferry runs the CLI in-process from the repository directory.
 func (f *fixture) ferry(args ...string) run {

@@ -18,6 +18,12 @@ import (
 type Repo struct{ Dir string }
 
 func (r Repo) git(args ...string) (string, error) {
+	out, err := r.gitRaw(args...)
+	return strings.TrimSpace(out), err
+}
+
+// gitRaw keeps leading spaces, which porcelain formats give meaning to.
+func (r Repo) gitRaw(args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = r.Dir
 	var out, stderr bytes.Buffer
@@ -29,7 +35,7 @@ func (r Repo) git(args ...string) (string, error) {
 		}
 		return "", fmt.Errorf("git %s: %s", args[0], strings.TrimSpace(stderr.String()))
 	}
-	return strings.TrimSpace(out.String()), nil
+	return out.String(), nil
 }
 
 // Open finds the repository that holds dir.
@@ -57,15 +63,12 @@ func (r Repo) Resolve(ref string) (string, error) {
 // Dirty lists tracked files with uncommitted changes: they would not be
 // deployed, and a person deploying HEAD probably expects them to be.
 func (r Repo) Dirty() ([]string, error) {
-	out, err := r.git("status", "--porcelain", "--untracked-files=no")
+	out, err := r.gitRaw("status", "--porcelain", "--untracked-files=no")
 	if err != nil {
 		return nil, err
 	}
-	if out == "" {
-		return nil, nil
-	}
 	var files []string
-	for _, l := range strings.Split(out, "\n") {
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if len(l) > 3 {
 			files = append(files, l[3:])
 		}

@@ -1,0 +1,112 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/agent"
+)
+
+func TestLockContentionWaitAndStaleTakeover(t *testing.T) {
+	s := newSite(t)
+	sha := s.git("rev-parse", "HEAD")
+
+	// A deploy held mid-flight owns the lock.
+	holder := startAgent(t, s.spec("apply", sha), func(ev agent.Event) bool { return ev.Event == "hang" }, "FERRY_AGENT_FAULT=hang:after:lock")
+
+	// A second deploy fails at once with exit 5, naming the holder.
+	start := time.Now()
+	r := runAgent(t, s.spec("apply", sha))
+	if r.code != 5 || r.result.Outcome != "locked" {
+		t.Fatalf("second deploy must exit 5: %s", r)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("a held lock must fail at once without --lock-wait")
+	}
+	if !strings.Contains(r.result.Error, "tester") || !strings.Contains(r.result.Error, "since") || r.result.Lock == nil || r.result.Lock.PID != holder.Process.Pid {
+		t.Fatalf("the refusal must name who holds the lock and since when: %s", r)
+	}
+	if !strings.Contains(r.result.Hint, "--lock-wait") || !strings.Contains(r.result.Hint, "ferry unlock") {
+		t.Fatalf("hint should offer --lock-wait and unlock: %q", r.result.Hint)
+	}
+
+	// The holder dies (kill -9): its lock is stale and the next deploy
+	// takes it over with a warning.
+	holder.Process.Kill()
+	holder.Wait()
+	r = runAgent(t, s.spec("apply", sha))
+	if r.code != 0 {
+		t.Fatalf("deploy after the holder died: %s", r)
+	}
+	if len(r.result.Warnings) == 0 || !strings.Contains(r.result.Warnings[0], "stale lock") || !strings.Contains(r.result.Warnings[0], "is gone") {
+		t.Fatalf("stale takeover must warn: %v", r.result.Warnings)
+	}
+}
+
+func TestLockWaitAndTTL(t *testing.T) {
+	s := newSite(t)
+	sha := s.git("rev-parse", "HEAD")
+	lockDir := filepath.Join(s.root, "lock")
+	os.MkdirAll(lockDir, 0o755)
+	host, _ := os.Hostname()
+	// Held by a live process of this host (this test), for 1.5 s.
+	owner := agent.LockOwner{Who: "someone", Op: "apply", PID: os.Getpid(), Host: host, Since: time.Now().UTC(), TTL: time.Hour}
+	b, _ := json.Marshal(owner)
+	os.WriteFile(filepath.Join(lockDir, "owner.json"), b, 0o644)
+	go func() { time.Sleep(1500 * time.Millisecond); os.RemoveAll(lockDir) }()
+	spec := s.spec("apply", sha)
+	spec.LockWait = 60 * time.Second
+	if r := runAgent(t, spec); r.code != 0 {
+		t.Fatalf("--lock-wait must wait for the lock: %s", r)
+	}
+
+	// A lock from another host past its TTL is taken over.
+	os.MkdirAll(lockDir, 0o755)
+	owner = agent.LockOwner{Who: "ghost", Op: "apply", PID: 1, Host: "elsewhere", Since: time.Now().Add(-3 * time.Hour).UTC(), TTL: time.Hour}
+	b, _ = json.Marshal(owner)
+	os.WriteFile(filepath.Join(lockDir, "owner.json"), b, 0o644)
+	r := runAgent(t, s.spec("apply", sha))
+	if r.code != 0 || len(r.result.Warnings) == 0 || !strings.Contains(r.result.Warnings[0], "TTL") {
+		t.Fatalf("an expired lock must be taken over with a warning: %s", r)
+	}
+
+	// A live lock from another host within its TTL is honoured; unlock removes it.
+	os.MkdirAll(lockDir, 0o755)
+	owner = agent.LockOwner{Who: "colleague", Op: "apply", PID: 1, Host: "elsewhere", Since: time.Now().UTC(), TTL: time.Hour}
+	b, _ = json.Marshal(owner)
+	os.WriteFile(filepath.Join(lockDir, "owner.json"), b, 0o644)
+	if r := runAgent(t, s.spec("apply", sha)); r.code != 5 {
+		t.Fatalf("a live lock must be honoured: %s", r)
+	}
+	r = runAgent(t, s.spec("unlock", ""))
+	if r.code != 0 || r.result.Lock == nil || r.result.Lock.Who != "colleague" {
+		t.Fatalf("unlock: %s", r)
+	}
+	if _, err := os.Stat(lockDir); !os.IsNotExist(err) {
+		t.Fatal("unlock left the lock in place")
+	}
+}
+
+// TestConcurrentDeploysOneWins races two real deploys for the lock.
+func TestConcurrentDeploysOneWins(t *testing.T) {
+	s := newSite(t)
+	sha := s.git("rev-parse", "HEAD")
+	enc, _ := s.spec("apply", sha).Encode()
+	cmds := []*exec.Cmd{exec.Command(agentBin, "apply", "--spec-b64", enc), exec.Command(agentBin, "apply", "--spec-b64", enc)}
+	for _, c := range cmds {
+		c.Start()
+	}
+	codes := map[int]int{}
+	for _, c := range cmds {
+		c.Wait()
+		codes[c.ProcessState.ExitCode()]++
+	}
+	if codes[0] < 1 || codes[0]+codes[5] != 2 {
+		t.Fatalf("two concurrent deploys: want one 0 and the other 0 or 5, got %v", codes)
+	}
+}
