@@ -44,6 +44,14 @@ func git(ctx context.Context, dir string, stdout io.Writer, args ...string) erro
 // first time) and exports the exact commit's app directory into dst.
 func fetchGit(ctx context.Context, l layout, src Source, sha, dst string) error {
 	repo := l.repo()
+	if isAbs(src.URL) {
+		if _, err := os.Stat(src.URL); err == nil {
+			// The repository is on this machine (target local): export
+			// from it directly. The mirror exists to make remote fetches
+			// incremental, and would only copy objects already here.
+			return exportCommit(ctx, src.URL, src, sha, dst)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err != nil {
 		os.RemoveAll(repo)
 		if err := git(ctx, l.root, nil, "init", "--quiet", "--bare", repo); err != nil {
@@ -62,9 +70,15 @@ func fetchGit(ctx context.Context, l layout, src Source, sha, dst string) error 
 			}
 		}
 	}
+	return exportCommit(ctx, repo, src, sha, dst)
+}
+
+// exportCommit verifies sha names a commit of repo and writes its app
+// directory into dst.
+func exportCommit(ctx context.Context, repo string, src Source, sha, dst string) error {
 	var out strings.Builder
 	if err := git(ctx, repo, &out, "rev-parse", "--verify", "--quiet", sha+"^{commit}"); err != nil || strings.TrimSpace(out.String()) != sha {
-		return fmt.Errorf("rev-parse %s gave %q", sha, strings.TrimSpace(out.String()))
+		return fmt.Errorf("commit %s is not in %s", sha, repo)
 	}
 	tree := sha
 	if src.Subdir != "" && src.Subdir != "." {

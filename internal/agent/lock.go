@@ -54,7 +54,9 @@ func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Durati
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
 			b, _ := json.MarshalIndent(me, "", "  ")
-			if err := writeAtomic(filepath.Join(dir, "owner.json"), b); err != nil {
+			// No fsync: a torn owner.json after a power loss only makes the
+			// lock ownerless, which is taken over once it is old.
+			if err := os.WriteFile(filepath.Join(dir, "owner.json"), b, 0o644); err != nil {
 				os.RemoveAll(dir)
 				return nil, fmt.Errorf("write lock owner: %w", err)
 			}

@@ -64,11 +64,11 @@ func prune(o *op) error {
 			}
 		}
 	}
-	if err := o.saveState(); err != nil {
-		return err
-	}
 	if len(removed) == 0 && venvGone == 0 {
 		return skip("nothing to prune")
+	}
+	if err := o.saveState(); err != nil {
+		return err
 	}
 	o.emit(Event{Event: "log", Msg: fmt.Sprintf("pruned %d releases (%s) and %d venvs", len(removed), strings.Join(removed, ", "), venvGone)})
 	return nil

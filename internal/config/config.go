@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -145,6 +146,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}
+		}
 		return nil, Problems{yamlSyntax(name, err)}
 	}
 	c := &Config{File: name}
@@ -199,7 +203,7 @@ func (c *Config) applyDefaults() {
 	if c.Health.URL == "" {
 		c.Health.URL = "http://127.0.0.1:8000/health"
 	}
-	if c.Health.Status == 0 {
+	if c.Health.Status == 0 && !c.HasKey("health.status") {
 		c.Health.Status = 200
 	}
 	if c.Health.Deadline == 0 {
@@ -211,10 +215,10 @@ func (c *Config) applyDefaults() {
 	if c.StopTimeout == 0 {
 		c.StopTimeout = 10 * time.Second
 	}
-	if c.KeepReleases == 0 {
+	if c.KeepReleases == 0 && !c.HasKey("keep_releases") {
 		c.KeepReleases = 5
 	}
-	if c.KeepFailed == 0 {
+	if c.KeepFailed == 0 && !c.HasKey("keep_failed") {
 		c.KeepFailed = 3
 	}
 	for name, e := range c.Environments {

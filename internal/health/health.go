@@ -55,7 +55,6 @@ func Wait(ctx context.Context, c Check) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Deadline)
 	defer cancel()
-	wait := 25 * time.Millisecond
 	var res Result
 	for {
 		res.Attempts++
@@ -69,6 +68,12 @@ func Wait(ctx context.Context, c Check) (Result, error) {
 		if c.Alive != nil && !c.Alive() {
 			return res, fmt.Errorf("%w (last answer: %s)", ErrExited, last)
 		}
+		// Poll fast while a typical app is still starting, then back off
+		// towards Interval so a slow start costs few requests.
+		wait := 5 * time.Millisecond
+		if since := time.Since(start); since > time.Second {
+			wait = min(c.Interval, since/4)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -76,10 +81,6 @@ func Wait(ctx context.Context, c Check) (Result, error) {
 			res.Elapsed = time.Since(start)
 			return res, fmt.Errorf("not healthy after %s and %d attempts: %s", c.Deadline, res.Attempts, last)
 		case <-t.C:
-		}
-		wait *= 2
-		if wait > c.Interval {
-			wait = c.Interval
 		}
 	}
 }

@@ -91,7 +91,7 @@ func Stop(h Handle, grace time.Duration) error {
 
 func waitGone(h Handle, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	wait := 10 * time.Millisecond
+	start := time.Now()
 	for {
 		if !Alive(h) {
 			return true
@@ -99,10 +99,12 @@ func waitGone(h Handle, d time.Duration) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(wait)
-		if wait < 200*time.Millisecond {
-			wait *= 2
+		// Most apps exit within a few milliseconds of the signal.
+		wait := 5 * time.Millisecond
+		if time.Since(start) > 500*time.Millisecond {
+			wait = 100 * time.Millisecond
 		}
+		time.Sleep(wait)
 	}
 }
 

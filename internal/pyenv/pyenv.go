@@ -33,7 +33,8 @@ const completeMarker = ".ferry-complete"
 
 // Version asks the interpreter for its exact version and platform.
 func Version(ctx context.Context, python string) (string, error) {
-	out, err := exec.CommandContext(ctx, python, "-c", "import sys,platform;print(sys.version);print(platform.machine());print(sys.executable)").Output()
+	// -I -S: no site, no user environment; a tenth of a normal start.
+	out, err := exec.CommandContext(ctx, python, "-I", "-S", "-c", "import sys;print(sys.version);print(sys.implementation.cache_tag);print(sys.maxsize);print(sys.executable)").Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

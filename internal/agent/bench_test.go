@@ -1,0 +1,161 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/proc"
+)
+
+// BenchmarkDeploy measures a deploy of examples/hello with unchanged
+// requirements (the venv is reused), per step, against a floor measured in
+// the same run: stop the running app, export the commit and start the app
+// until its first healthy answer, without ferry. The ratio metric is
+// ferry's time over the floor's.
+//
+// Two interpreters: "python3" as found on PATH (on a developer machine
+// often a version manager's shim, which costs ~100 ms per call), and the
+// real executable it resolves to, as servers name it.
+func BenchmarkDeploy(b *testing.B) {
+	for _, tool := range []string{"git", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Skipf("%s is not installed", tool)
+		}
+	}
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	real := strings.TrimSpace(string(out))
+	b.Run("python=PATH", func(b *testing.B) { benchDeploy(b, "python3") })
+	b.Run("python=executable", func(b *testing.B) { benchDeploy(b, real) })
+}
+
+func benchDeploy(b *testing.B, python string) {
+	base := b.TempDir()
+	repo := filepath.Join(base, "repo")
+	os.MkdirAll(repo, 0o755)
+	for _, f := range []string{"app.py", "requirements.txt"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "hello", f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(repo, f), data, 0o644)
+	}
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=B", "-c", "user.email=b@example.com"}, args...)...)
+		cmd.Dir = repo
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("git %v: %v %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	n := 0
+	commit := func() string {
+		n++
+		os.WriteFile(filepath.Join(repo, "build.txt"), []byte(fmt.Sprint(n)), 0o644)
+		git("add", "-A")
+		git("commit", "-q", "-m", fmt.Sprint(n))
+		return git("rev-parse", "HEAD")
+	}
+	git("init", "-q", "-b", "main")
+	port := func() int {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}()
+	healthURL := fmt.Sprintf("http://127.0.0.1:%d/health", port)
+	root := filepath.Join(base, "srv")
+	spec := func(sha string) agent.Spec {
+		return agent.Spec{Protocol: agent.Protocol, Op: "apply", Root: root, App: "hello", Environment: "bench", SHA: sha,
+			Source: agent.Source{Kind: "git", URL: repo}, Start: []string{"python", "app.py"}, Python: python,
+			Requirements: "requirements.txt", Vars: map[string]string{"PORT": fmt.Sprint(port)},
+			Health:      agent.HealthSpec{URL: healthURL, Status: 200, VersionField: "version", Deadline: 30 * time.Second, Interval: 500 * time.Millisecond},
+			StopTimeout: 5 * time.Second, KeepReleases: 3, KeepFailed: 1}
+	}
+	ctx := context.Background()
+	if res := agent.Run(ctx, spec(commit()), agent.Options{}); res.ExitCode != 0 {
+		b.Fatalf("warm-up deploy: %s", res.Error)
+	}
+
+	// Interleaved, so both see the same machine load: each iteration
+	// deploys with ferry, then by hand. Each stops the other's app as part
+	// of its timed work (ferry through its PID file, the floor directly).
+	pidFile := filepath.Join(root, "run", "app.pid")
+	venvPython := ""
+	entries, _ := os.ReadDir(filepath.Join(root, "venvs"))
+	for _, e := range entries {
+		venvPython = filepath.Join(root, "venvs", e.Name(), "bin", "python")
+	}
+	client := &http.Client{Timeout: time.Second}
+	steps := map[string]time.Duration{}
+	var ferry, floor time.Duration
+	var running proc.Handle
+	for i := 0; i < b.N; i++ {
+		if running.PID != 0 {
+			proc.WritePIDFile(pidFile, running)
+		}
+		sha := commit()
+		start := time.Now()
+		res := agent.Run(ctx, spec(sha), agent.Options{})
+		ferry += time.Since(start)
+		if res.ExitCode != 0 || !res.VenvReused {
+			b.Fatalf("deploy: %s (venv reused %v)", res.Error, res.VenvReused)
+		}
+		for _, s := range res.Steps {
+			steps[s.Name] += time.Duration(s.DurationMS) * time.Millisecond
+		}
+
+		sha = commit()
+		dir := filepath.Join(base, "floor", sha)
+		start = time.Now()
+		if h, err := proc.ReadPIDFile(pidFile); err == nil {
+			proc.Stop(h, 5*time.Second)
+		}
+		os.MkdirAll(dir, 0o755)
+		archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", repo, sha, dir)
+		if out, err := archive.CombinedOutput(); err != nil {
+			b.Fatalf("export: %v %s", err, out)
+		}
+		h, err := proc.Start(proc.Spec{Argv: []string{venvPython, "app.py"}, Dir: dir, Env: append(os.Environ(), "PORT="+fmt.Sprint(port), "FERRY_SHA="+sha), LogPath: filepath.Join(dir, "app.log")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		running = h
+		for {
+			resp, err := client.Get(healthURL)
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 && strings.Contains(string(body), sha) {
+					break
+				}
+			}
+			if time.Since(start) > 30*time.Second {
+				b.Fatal("floor app never became healthy")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		floor += time.Since(start)
+	}
+	proc.Stop(running, 5*time.Second)
+
+	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) }
+	b.ReportMetric(per(ferry), "ferry-ms/deploy")
+	b.ReportMetric(per(floor), "floor-ms/deploy")
+	b.ReportMetric(float64(ferry)/float64(floor), "ratio")
+	for name, d := range steps {
+		b.ReportMetric(per(d), name+"-ms")
+	}
+}
