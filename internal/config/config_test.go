@@ -1,6 +1,9 @@
 package config
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,10 +73,10 @@ func TestAllProblemsAtOnce(t *testing.T) {
 
 func TestSplitCommand(t *testing.T) {
 	for in, want := range map[string]string{
-		`python app.py`:                        "python|app.py",
+		`python app.py`:                          "python|app.py",
 		`python -m waitress --port 8000 app:app`: "python|-m|waitress|--port|8000|app:app",
-		`python "my app.py" 'x y'`:             "python|my app.py|x y",
-		`python "say \"hi\""`:                  `python|say "hi"`,
+		`python "my app.py" 'x y'`:               "python|my app.py|x y",
+		`python "say \"hi\""`:                    `python|say "hi"`,
 	} {
 		got, err := SplitCommand(in)
 		if err != nil || strings.Join(got, "|") != want {
@@ -103,5 +106,38 @@ func TestEnvironmentForBranchAndAppEnv(t *testing.T) {
 	}
 	if e := c.AppEnv("production"); e["A"] != "1" || e["B"] != "3" {
 		t.Fatalf("AppEnv = %v", e)
+	}
+}
+
+// TestPublishedSchemaIsCurrent keeps docs/ferry.schema.json in step with
+// the types: regenerate it with `go run ./cmd/ferry schema > docs/ferry.schema.json`.
+func TestPublishedSchemaIsCurrent(t *testing.T) {
+	want, err := json.MarshalIndent(Schema(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join("..", "..", "docs", "ferry.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+		t.Fatal("docs/ferry.schema.json is stale: run go run ./cmd/ferry schema > docs/ferry.schema.json")
+	}
+}
+
+// TestExampleConfigsAreValid parses the configurations the docs show.
+func TestExampleConfigsAreValid(t *testing.T) {
+	if _, err := Load(filepath.Join("..", "..", "examples", "hello", "ferry.yml")); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "config.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	start := strings.Index(s, "```yaml\n")
+	end := strings.Index(s[start+8:], "```")
+	if _, err := Parse("config.md", []byte(s[start+8:start+8+end])); err != nil {
+		t.Fatalf("the example in docs/config.md is not valid:\n%v", err)
 	}
 }
