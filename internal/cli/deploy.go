@@ -201,7 +201,7 @@ func (a *app) deploy(ctx context.Context, args []string, o deployOpts) error {
 }
 
 func (a *app) runSpec(ctx context.Context, t *target, spec agent.Spec) ([]transport.TargetResult, error) {
-	p := &progress{w: a.io.Err, color: a.color(), actions: a.inActions()}
+	p := &progress{w: a.io.Err, color: a.color(), actions: a.inActions(), live: a.io.ErrIsTerminal && a.getenv("TERM") != "dumb"}
 	results, err := t.tr.Run(ctx, spec, p.event)
 	if err != nil {
 		return nil, err

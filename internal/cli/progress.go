@@ -19,7 +19,17 @@ type progress struct {
 	color   bool
 	actions bool
 	multi   bool // several targets: prefix lines with the target
+	// live shows the running step on a terminal, overwritten when it ends.
+	live    bool
+	pending bool
 	mu      sync.Mutex
+}
+
+func (p *progress) clearPending() {
+	if p.pending {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.pending = false
+	}
 }
 
 const (
@@ -47,10 +57,15 @@ func (p *progress) event(target string, ev agent.Event) {
 	}
 	switch ev.Event {
 	case "step":
+		p.clearPending()
 		switch ev.Status {
 		case "start":
 			if p.actions && !p.multi {
 				fmt.Fprintf(p.w, "::group::%s\n", ev.Step)
+			} else if p.live && !p.multi {
+				// The running step, replaced by its result line when it ends.
+				fmt.Fprintf(p.w, "%s%s %s …", prefix, p.paint(dim, "•"), ev.Step)
+				p.pending = true
 			}
 			return
 		case "ok":
@@ -64,12 +79,14 @@ func (p *progress) event(target string, ev agent.Event) {
 			fmt.Fprintln(p.w, "::endgroup::")
 		}
 	case "warn":
+		p.clearPending()
 		if p.actions {
 			fmt.Fprintf(p.w, "::warning::%s\n", escapeActions(ev.Msg))
 		} else {
 			fmt.Fprintf(p.w, "%s%s %s\n", prefix, p.paint(yellow, "warning:"), ev.Msg)
 		}
 	case "log":
+		p.clearPending()
 		fmt.Fprintf(p.w, "%s  %s\n", prefix, p.paint(dim, ev.Msg))
 	}
 }

@@ -1,0 +1,81 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/cli"
+)
+
+// TestGitHubActionsOutput: in Actions the branch comes from
+// GITHUB_REF_NAME (HEAD is detached there), the deployer from
+// GITHUB_ACTOR, steps are grouped, and a summary lands in the job summary.
+func TestGitHubActionsOutput(t *testing.T) {
+	f := newFixture(t)
+	f.git("checkout", "-q", "--detach")
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main", "GITHUB_ACTOR": "octocat",
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "42",
+		"GITHUB_STEP_SUMMARY": summary,
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	r := ferryIn(t, f.dir, env, "deploy")
+	if r.code != 0 {
+		t.Fatalf("deploy in Actions: %s", r)
+	}
+	if !strings.Contains(r.err, "::group::fetch\n") || !strings.Contains(r.err, "::endgroup::") {
+		t.Fatalf("steps are not grouped:\n%s", r.err)
+	}
+	if strings.Contains(r.err, "\x1b[") {
+		t.Fatal("no colours in Actions logs without a terminal")
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil || !strings.Contains(string(b), "| local | deployed |") {
+		t.Fatalf("step summary: %q %v", b, err)
+	}
+	st := f.state()
+	rel := st.Releases[len(st.Releases)-1]
+	_ = rel
+	out := ferryIn(t, f.dir, env, "status", "test")
+	if !strings.Contains(out.out, "by octocat") {
+		t.Fatalf("the deployer must be the Actions actor: %s", out)
+	}
+}
+
+// sgr matches an ANSI colour sequence (cursor control is not colour).
+var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// TestColoursOnlyOnATerminal: NO_COLOR and --no-color win over a terminal.
+func TestColoursOnlyOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ferry.yml"), []byte("app: x\nenvironments:\n  l: {}\n"), 0o644)
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(wd)
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		colored bool
+	}{
+		{"terminal", map[string]string{}, nil, true},
+		{"NO_COLOR", map[string]string{"NO_COLOR": "1"}, nil, false},
+		{"--no-color", map[string]string{}, []string{"--no-color"}, false},
+	} {
+		var out, errb strings.Builder
+		getenv := func(k string) string { return tc.env[k] }
+		// status on a never-deployed root prints nothing coloured; use
+		// rollback, whose failure summary is painted.
+		args := append([]string{"rollback", "l"}, tc.args...)
+		cli.Main(args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, ErrIsTerminal: true, Getenv: getenv})
+		if got := sgr.MatchString(errb.String()); got != tc.colored {
+			t.Errorf("%s: coloured=%v, want %v:\n%q", tc.name, got, tc.colored, errb.String())
+		}
+	}
+}
