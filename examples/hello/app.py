@@ -20,7 +20,9 @@ def version():
     if sha:
         return sha
     try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "REVISION"), encoding="utf-8") as f:
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = os.path.join(here, "REVISION")
+        with open(path, encoding="utf-8") as f:
             return f.read().strip()
     except OSError:
         return "dev"
@@ -42,7 +44,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/health":
             self.reply(200, health_body())
         elif self.path == "/":
-            self.reply(200, {"message": "Hello from ferry", "version": version()})
+            self.reply(200, {"message": "Hello from ferry",
+                             "version": version()})
         else:
             self.reply(404, {"error": "not found"})
 
@@ -64,7 +67,8 @@ def main():
     port = int(os.environ.get("PORT", "8000"))
     server = ThreadingHTTPServer((host, port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("hello %s listening on http://%s:%d/" % (version()[:12], host, port), flush=True)
+    print("hello %s listening on http://%s:%d/"
+          % (version()[:12], host, port), flush=True)
     try:
         server.serve_forever()
     finally:

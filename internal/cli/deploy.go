@@ -181,7 +181,7 @@ func (a *app) deploy(ctx context.Context, args []string, o deployOpts) error {
 	if !t.repo.HasPath(sha, t.appDir) {
 		return withHint(exitcode.Usage, fmt.Errorf("the app directory %s does not exist at %s", t.appDir, sha[:12]), "check dir: in ferry.yml")
 	}
-	gates, err := a.runGatesForDeploy(ctx, t, o.skipGates)
+	gates, err := a.runGatesForDeploy(ctx, t, sha, o.skipGates)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ferryhq/ferry/internal/gates"
 )
 
 // FileName is the configuration file ferry looks for.
@@ -52,7 +54,9 @@ type Config struct {
 	// KeepReleases is how many releases are kept besides current and previous.
 	KeepReleases int `yaml:"keep_releases"`
 	// KeepFailed caps the failed releases kept for diagnosis.
-	KeepFailed   int                     `yaml:"keep_failed"`
+	KeepFailed int `yaml:"keep_failed"`
+	// Gates are the quality gates run by ferry check and before each deploy.
+	Gates        gates.Config            `yaml:"gates"`
 	Environments map[string]*Environment `yaml:"environments"`
 
 	// File is where the configuration was read from.
@@ -337,6 +341,9 @@ func (c *Config) validate() Problems {
 		if u, err := url.Parse(c.Pip.IndexURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			add(c.at("pip.index_url", "for example https://pypi.org/simple", "pip.index_url %q is not an http(s) URL", c.Pip.IndexURL))
 		}
+	}
+	for _, gp := range c.Gates.Validate() {
+		add(c.at("gates."+gp.Field, gp.Hint, "gates.%s: %s", gp.Field, gp.Message))
 	}
 	if len(c.Environments) == 0 {
 		add(c.at("environments", "add at least one, e.g.\n  environments:\n    local:\n      target: local", "no environments are defined"))

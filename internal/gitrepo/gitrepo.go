@@ -141,3 +141,27 @@ func RunURL() string {
 	}
 	return s + "/" + repo + "/actions/runs/" + id
 }
+
+// Worktree checks sha out into a temporary directory, so checks run on
+// exactly the commit that will be deployed, and returns it with a
+// function that removes it.
+func (r Repo) Worktree(sha string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "ferry-worktree-")
+	if err != nil {
+		return "", nil, err
+	}
+	os.Remove(dir)
+	if _, err := r.git("worktree", "add", "--detach", "--quiet", dir, sha); err != nil {
+		return "", nil, err
+	}
+	return dir, func() {
+		r.git("worktree", "remove", "--force", dir)
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// HeadSHA is the commit the work tree is on.
+func (r Repo) HeadSHA() string {
+	sha, _ := r.git("rev-parse", "HEAD")
+	return sha
+}

@@ -1,0 +1,380 @@
+package gates
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Names of the built-in gates, as they appear under `gates:` in ferry.yml
+// and in every report. Custom gates may not reuse them.
+const (
+	GateTests  = "tests"
+	GateAudit  = "audit"
+	GateSafety = "safety"
+	GateBandit = "bandit"
+	GateFlake8 = "flake8"
+	GatePylint = "pylint"
+	GateSmoke  = "smoke"
+	GateEnv    = "env"
+	GateDeps   = "deps"
+)
+
+// builtinOrder is the order gates appear in reports: the order a reader
+// expects (tests first), independent of the order they happen to finish.
+var builtinOrder = []string{GateTests, GateAudit, GateSafety, GateBandit, GateFlake8, GatePylint, GateSmoke, GateEnv, GateDeps}
+
+// Config is the `gates:` section of ferry.yml. Zero values mean "use the
+// default", so a decoded file can be passed to Run as it is; Defaults shows
+// the values that apply.
+type Config struct {
+	// Parallel bounds how many gates run at once; 0 means one per CPU. Most
+	// gates are CPU-bound Python processes, so more than the CPU count only
+	// adds contention.
+	Parallel int `yaml:"parallel"`
+
+	Tests  TestsGate  `yaml:"tests"`
+	Audit  AuditGate  `yaml:"audit"`
+	Safety SafetyGate `yaml:"safety"`
+	Bandit BanditGate `yaml:"bandit"`
+	Flake8 Flake8Gate `yaml:"flake8"`
+	Pylint PylintGate `yaml:"pylint"`
+	Smoke  SmokeGate  `yaml:"smoke"`
+	Env    EnvGate    `yaml:"env"`
+	Deps   DepsGate   `yaml:"deps"`
+
+	// Custom gates run any command in the app directory; exit status 0 passes.
+	Custom []CustomGate `yaml:"custom"`
+}
+
+// TestsGate runs pytest with coverage. Its figures come from pytest's JUnit
+// XML and pytest-cov's Cobertura XML, so they survive any pytest verbosity
+// or plugin that rewrites the terminal output.
+type TestsGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // default 10m
+	Args     []string      `yaml:"args"`     // extra pytest arguments, e.g. ["-x", "-k", "not slow"]
+	// CoverageMin fails the gate when line coverage (percent) is below it;
+	// 0 reports coverage without enforcing it.
+	CoverageMin float64 `yaml:"coverage_min"`
+	// Cov lists the sources measured (pytest-cov's --cov); default ["."].
+	Cov []string `yaml:"cov"`
+	// Paths are the test paths given to pytest; default: pytest's own discovery.
+	Paths []string `yaml:"paths"`
+}
+
+// AuditGate checks pinned dependencies against known vulnerabilities, with
+// pip-audit or, when OSVDB is set, offline against an OSV database, for build
+// servers that cannot reach PyPI.
+type AuditGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // default 3m
+	Args     []string      `yaml:"args"`     // extra pip-audit arguments (ignored offline)
+	// OSVDB is a directory of OSV JSON files or a zip of them (osv.dev's
+	// per-ecosystem all.zip), relative to the app directory. Setting it
+	// selects the offline audit even where pip-audit is installed.
+	OSVDB string `yaml:"osv_db"`
+	// Requirements overrides Options.Requirements for this gate.
+	Requirements string `yaml:"requirements"`
+	// Ignore lists advisory IDs or aliases (CVE IDs) accepted as known risks.
+	Ignore []string `yaml:"ignore"`
+	// RequirePins fails the offline audit on requirements it cannot audit
+	// because they are not pinned with ==; by default they are only reported.
+	RequirePins bool `yaml:"require_pins"`
+}
+
+// SafetyGate runs safety, a second opinion on dependency vulnerabilities
+// with its own database; non-blocking by default because it needs network
+// access and, in recent versions, an account.
+type SafetyGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default false
+	Timeout  time.Duration `yaml:"timeout"`  // default 3m
+	Args     []string      `yaml:"args"`     // extra `safety check` arguments
+	// Ignore lists safety vulnerability IDs or CVE IDs accepted as known risks.
+	Ignore []string `yaml:"ignore"`
+}
+
+// BanditGate runs bandit's static security checks.
+type BanditGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default false
+	Timeout  time.Duration `yaml:"timeout"`  // default 5m
+	Args     []string      `yaml:"args"`     // extra bandit arguments, e.g. ["-s", "B101"]
+	// Severity is the lowest severity that fails the gate: low, medium or
+	// high; default medium. Findings below it are still reported.
+	Severity string `yaml:"severity"`
+	// Confidence is the lowest confidence that fails the gate: low, medium
+	// or high; default low (every confidence counts).
+	Confidence string `yaml:"confidence"`
+	// Paths to scan; default: the app's top-level Python files and
+	// directories, leaving virtualenvs out.
+	Paths []string `yaml:"paths"`
+}
+
+// Flake8Gate runs flake8 (pyflakes, pycodestyle, mccabe); any finding fails it.
+type Flake8Gate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // default 5m
+	Args     []string      `yaml:"args"`     // extra flake8 arguments, e.g. ["--max-line-length=100"]
+	// Paths to check; default ["."] with virtualenvs excluded.
+	Paths []string `yaml:"paths"`
+}
+
+// PylintGate runs pylint and compares its score with a threshold.
+type PylintGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default false
+	Timeout  time.Duration `yaml:"timeout"`  // default 5m
+	Args     []string      `yaml:"args"`     // extra pylint arguments, e.g. ["--disable=C0114"]
+	// MinScore is the lowest passing score out of 10; 0 means the default 8.
+	MinScore float64 `yaml:"min_score"`
+	// Paths to lint; default: the app's top-level modules and packages.
+	Paths []string `yaml:"paths"`
+}
+
+// SmokeGate imports the app's modules with the app's interpreter: the
+// cheapest proof that the release can start at all.
+type SmokeGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // default 1m
+	Args     []string      `yaml:"args"`     // extra interpreter arguments, e.g. ["-W", "error"]
+	// Modules to import; default: the module of Options.Start, else the
+	// app's top-level modules and packages (tests left out).
+	Modules []string `yaml:"modules"`
+}
+
+// EnvGate checks that required environment variables are present and non-
+// empty. Only names are ever reported: values may be secrets.
+type EnvGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // unused; accepted for uniformity
+	Args     []string      `yaml:"args"`     // unused; accepted for uniformity
+	Required []string      `yaml:"required"`
+}
+
+// DepsGate runs `pip check` with the app's interpreter: installed packages
+// whose own requirements are broken fail at import time in production.
+type DepsGate struct {
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // default 1m
+	Args     []string      `yaml:"args"`     // extra `pip check` arguments
+}
+
+// CustomGate runs a command the built-in gates do not cover (mypy, a
+// migration check, a license scan).
+type CustomGate struct {
+	Name     string        `yaml:"name"`     // shown in reports; lowercase letters, digits, - and _
+	Command  []string      `yaml:"command"`  // program and arguments; the program is looked up like the tools
+	Enabled  *bool         `yaml:"enabled"`  // default true
+	Blocking *bool         `yaml:"blocking"` // default true
+	Timeout  time.Duration `yaml:"timeout"`  // default 10m
+	Args     []string      `yaml:"args"`     // appended to Command
+}
+
+// Problem is one configuration mistake. Field is the dotted path under
+// `gates` (slices indexed as custom[0].name), so the CLI can point at the
+// line in ferry.yml that needs fixing.
+type Problem struct {
+	Field   string
+	Message string
+	Hint    string
+}
+
+// String is the one-line form for logs and plain error output; the CLI
+// may prefer to print Field as a ferry.yml location instead.
+func (p Problem) String() string {
+	s := "gates." + p.Field + ": " + p.Message
+	if p.Hint != "" {
+		s += " — hint: " + p.Hint
+	}
+	return s
+}
+
+// ConfigError is what Run returns for an invalid Config; the CLI maps it to
+// the usage exit code and prints each problem against ferry.yml.
+type ConfigError struct {
+	Problems []Problem
+}
+
+// Error lists every problem, so a plain error print is still complete.
+func (e *ConfigError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return "invalid gates configuration: " + strings.Join(parts, "; ")
+}
+
+// Default values applied to zero fields.
+const (
+	DefaultPylintMinScore = 8.0
+	DefaultBanditSeverity = "medium"
+)
+
+func boolPtr(b bool) *bool { return &b }
+
+func orBool(p *bool, def bool) *bool {
+	if p == nil {
+		return boolPtr(def)
+	}
+	return p
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Defaults returns the configuration that applies when ferry.yml says
+// nothing about gates.
+func Defaults() Config { return Config{}.WithDefaults() }
+
+// WithDefaults fills every zero field with its default and returns the
+// result, leaving c untouched; what the user set wins.
+func (c Config) WithDefaults() Config {
+	c.Tests.Enabled = orBool(c.Tests.Enabled, true)
+	c.Tests.Blocking = orBool(c.Tests.Blocking, true)
+	c.Tests.Timeout = orDur(c.Tests.Timeout, 10*time.Minute)
+	if len(c.Tests.Cov) == 0 {
+		c.Tests.Cov = []string{"."}
+	}
+
+	c.Audit.Enabled = orBool(c.Audit.Enabled, true)
+	c.Audit.Blocking = orBool(c.Audit.Blocking, true)
+	c.Audit.Timeout = orDur(c.Audit.Timeout, 3*time.Minute)
+
+	c.Safety.Enabled = orBool(c.Safety.Enabled, true)
+	c.Safety.Blocking = orBool(c.Safety.Blocking, false)
+	c.Safety.Timeout = orDur(c.Safety.Timeout, 3*time.Minute)
+
+	c.Bandit.Enabled = orBool(c.Bandit.Enabled, true)
+	c.Bandit.Blocking = orBool(c.Bandit.Blocking, false)
+	c.Bandit.Timeout = orDur(c.Bandit.Timeout, 5*time.Minute)
+	if c.Bandit.Severity == "" {
+		c.Bandit.Severity = DefaultBanditSeverity
+	}
+	if c.Bandit.Confidence == "" {
+		c.Bandit.Confidence = "low"
+	}
+
+	c.Flake8.Enabled = orBool(c.Flake8.Enabled, true)
+	c.Flake8.Blocking = orBool(c.Flake8.Blocking, true)
+	c.Flake8.Timeout = orDur(c.Flake8.Timeout, 5*time.Minute)
+
+	c.Pylint.Enabled = orBool(c.Pylint.Enabled, true)
+	c.Pylint.Blocking = orBool(c.Pylint.Blocking, false)
+	c.Pylint.Timeout = orDur(c.Pylint.Timeout, 5*time.Minute)
+	if c.Pylint.MinScore == 0 {
+		c.Pylint.MinScore = DefaultPylintMinScore
+	}
+
+	c.Smoke.Enabled = orBool(c.Smoke.Enabled, true)
+	c.Smoke.Blocking = orBool(c.Smoke.Blocking, true)
+	c.Smoke.Timeout = orDur(c.Smoke.Timeout, time.Minute)
+
+	c.Env.Enabled = orBool(c.Env.Enabled, true)
+	c.Env.Blocking = orBool(c.Env.Blocking, true)
+
+	c.Deps.Enabled = orBool(c.Deps.Enabled, true)
+	c.Deps.Blocking = orBool(c.Deps.Blocking, true)
+	c.Deps.Timeout = orDur(c.Deps.Timeout, time.Minute)
+
+	custom := make([]CustomGate, len(c.Custom))
+	for i, g := range c.Custom {
+		g.Enabled = orBool(g.Enabled, true)
+		g.Blocking = orBool(g.Blocking, true)
+		g.Timeout = orDur(g.Timeout, 10*time.Minute)
+		custom[i] = g
+	}
+	c.Custom = custom
+	return c
+}
+
+var (
+	customNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	moduleNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+)
+
+var levels = map[string]int{"low": 1, "medium": 2, "high": 3}
+
+// Validate reports every problem at once, so a user fixes ferry.yml in one
+// pass. It checks the values as written; defaults are not problems.
+func (c Config) Validate() []Problem {
+	var ps []Problem
+	add := func(field, msg, hint string) { ps = append(ps, Problem{Field: field, Message: msg, Hint: hint}) }
+
+	if c.Parallel < 0 {
+		add("parallel", "must not be negative", "use 0 for one gate per CPU")
+	}
+	timeouts := map[string]time.Duration{
+		GateTests: c.Tests.Timeout, GateAudit: c.Audit.Timeout, GateSafety: c.Safety.Timeout,
+		GateBandit: c.Bandit.Timeout, GateFlake8: c.Flake8.Timeout, GatePylint: c.Pylint.Timeout,
+		GateSmoke: c.Smoke.Timeout, GateEnv: c.Env.Timeout, GateDeps: c.Deps.Timeout,
+	}
+	for _, name := range builtinOrder {
+		if timeouts[name] < 0 {
+			add(name+".timeout", "must not be negative", `write a duration such as "90s" or "5m"`)
+		}
+	}
+	if c.Tests.CoverageMin < 0 || c.Tests.CoverageMin > 100 {
+		add("tests.coverage_min", "must be between 0 and 100", "coverage is a percentage of lines, e.g. 80")
+	}
+	if c.Pylint.MinScore < 0 || c.Pylint.MinScore > 10 {
+		add("pylint.min_score", "must be between 0 and 10", "pylint scores out of 10, e.g. 8.5")
+	}
+	if _, ok := levels[strings.ToLower(c.Bandit.Severity)]; c.Bandit.Severity != "" && !ok {
+		add("bandit.severity", fmt.Sprintf("unknown severity %q", c.Bandit.Severity), "use low, medium or high")
+	}
+	if _, ok := levels[strings.ToLower(c.Bandit.Confidence)]; c.Bandit.Confidence != "" && !ok {
+		add("bandit.confidence", fmt.Sprintf("unknown confidence %q", c.Bandit.Confidence), "use low, medium or high")
+	}
+	for i, name := range c.Env.Required {
+		if !envNameRe.MatchString(name) {
+			add(fmt.Sprintf("env.required[%d]", i), fmt.Sprintf("%q is not a valid environment variable name", name),
+				"list variable names only (letters, digits and _), never values")
+		}
+	}
+	for i, m := range c.Smoke.Modules {
+		if !moduleNameRe.MatchString(m) || strings.HasSuffix(m, ".py") {
+			add(fmt.Sprintf("smoke.modules[%d]", i), fmt.Sprintf("%q is not a Python module name", m),
+				`write dotted module names such as "app" or "mysite.wsgi", not file paths`)
+		}
+	}
+	seen := map[string]int{}
+	for _, b := range builtinOrder {
+		seen[b] = -1
+	}
+	for i, g := range c.Custom {
+		f := func(s string) string { return fmt.Sprintf("custom[%d].%s", i, s) }
+		switch prev, dup := seen[g.Name]; {
+		case g.Name == "":
+			add(f("name"), "is required", "name the gate as it should appear in reports, e.g. mypy")
+		case !customNameRe.MatchString(g.Name):
+			add(f("name"), fmt.Sprintf("%q is not a valid gate name", g.Name), "use lowercase letters, digits, - and _")
+		case dup && prev < 0:
+			add(f("name"), fmt.Sprintf("%q is a built-in gate", g.Name), "configure it under gates."+g.Name+" or pick another name")
+		case dup:
+			add(f("name"), fmt.Sprintf("%q is already used by custom[%d]", g.Name, prev), "give each custom gate its own name")
+		default:
+			seen[g.Name] = i
+		}
+		if len(g.Command) == 0 || strings.TrimSpace(g.Command[0]) == "" {
+			add(f("command"), "is required", `give the program and its arguments as a list, e.g. ["mypy", "."]`)
+		}
+		if g.Timeout < 0 {
+			add(f("timeout"), "must not be negative", `write a duration such as "90s" or "5m"`)
+		}
+	}
+	return ps
+}

@@ -1,0 +1,136 @@
+package gates
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	d := Defaults()
+	blocking := map[string]bool{}
+	enabled := true
+	for name, g := range map[string][2]*bool{
+		GateTests: {d.Tests.Enabled, d.Tests.Blocking}, GateAudit: {d.Audit.Enabled, d.Audit.Blocking},
+		GateSafety: {d.Safety.Enabled, d.Safety.Blocking}, GateBandit: {d.Bandit.Enabled, d.Bandit.Blocking},
+		GateFlake8: {d.Flake8.Enabled, d.Flake8.Blocking}, GatePylint: {d.Pylint.Enabled, d.Pylint.Blocking},
+		GateSmoke: {d.Smoke.Enabled, d.Smoke.Blocking}, GateEnv: {d.Env.Enabled, d.Env.Blocking},
+		GateDeps: {d.Deps.Enabled, d.Deps.Blocking},
+	} {
+		enabled = enabled && *g[0]
+		blocking[name] = *g[1]
+	}
+	if !enabled {
+		t.Error("every built-in gate is enabled by default")
+	}
+	want := map[string]bool{GateTests: true, GateAudit: true, GateSafety: false, GateBandit: false, GateFlake8: true,
+		GatePylint: false, GateSmoke: true, GateEnv: true, GateDeps: true}
+	if !reflect.DeepEqual(blocking, want) {
+		t.Errorf("blocking defaults %v, want %v", blocking, want)
+	}
+	if d.Pylint.MinScore != 8 || d.Bandit.Severity != "medium" || d.Tests.Timeout != 10*time.Minute || d.Tests.Cov[0] != "." {
+		t.Errorf("thresholds: %+v %+v %+v", d.Pylint, d.Bandit, d.Tests)
+	}
+	if ps := d.Validate(); len(ps) != 0 {
+		t.Errorf("defaults are invalid: %v", ps)
+	}
+
+	// What the user wrote wins over the defaults.
+	c := Config{Flake8: Flake8Gate{Blocking: boolPtr(false)}, Pylint: PylintGate{MinScore: 9.5},
+		Custom: []CustomGate{{Name: "mypy", Command: []string{"mypy", "."}}}}.WithDefaults()
+	if *c.Flake8.Blocking || c.Pylint.MinScore != 9.5 || !*c.Custom[0].Blocking || c.Custom[0].Timeout != 10*time.Minute {
+		t.Errorf("user values lost: %+v %+v %+v", c.Flake8, c.Pylint, c.Custom[0])
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := Config{
+		Parallel: -1,
+		Tests:    TestsGate{CoverageMin: 120, Timeout: -time.Second},
+		Pylint:   PylintGate{MinScore: 11},
+		Bandit:   BanditGate{Severity: "critical", Confidence: "sure"},
+		Env:      EnvGate{Required: []string{"DATABASE_URL", "postgres://x"}},
+		Smoke:    SmokeGate{Modules: []string{"app", "app.py"}},
+		Custom: []CustomGate{
+			{Name: "mypy", Command: []string{"mypy"}},
+			{Name: "mypy", Command: []string{"mypy"}},
+			{Name: "flake8", Command: []string{"x"}},
+			{Name: "Bad Name"},
+			{Command: []string{"x"}, Timeout: -1},
+		},
+	}
+	got := map[string]string{}
+	for _, p := range c.Validate() {
+		got[p.Field] = p.Message
+		if p.Hint == "" {
+			t.Errorf("%s: problem without a hint", p.Field)
+		}
+	}
+	want := map[string]string{
+		"parallel":           "must not be negative",
+		"tests.coverage_min": "must be between 0 and 100",
+		"tests.timeout":      "must not be negative",
+		"pylint.min_score":   "must be between 0 and 10",
+		"bandit.severity":    `unknown severity "critical"`,
+		"bandit.confidence":  `unknown confidence "sure"`,
+		"env.required[1]":    `"postgres://x" is not a valid environment variable name`,
+		"smoke.modules[1]":   `"app.py" is not a Python module name`,
+		"custom[1].name":     `"mypy" is already used by custom[0]`,
+		"custom[2].name":     `"flake8" is a built-in gate`,
+		"custom[3].name":     `"Bad Name" is not a valid gate name`,
+		"custom[3].command":  "is required",
+		"custom[4].name":     "is required",
+		"custom[4].timeout":  "must not be negative",
+	}
+	if !reflect.DeepEqual(got, want) {
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: got %q, want %q", k, got[k], v)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected problem %s: %s", k, got[k])
+			}
+		}
+	}
+
+	// Run refuses an invalid configuration with a *ConfigError.
+	_, err := Run(context.Background(), c, Options{AppDir: t.TempDir()})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != len(want) {
+		t.Fatalf("Run error = %v, want a ConfigError with %d problems", err, len(want))
+	}
+	if !strings.Contains(err.Error(), "gates.tests.coverage_min: must be between 0 and 100 — hint:") {
+		t.Errorf("error text: %v", err)
+	}
+}
+
+func TestRunRejectsMissingAppDir(t *testing.T) {
+	_, err := Run(context.Background(), only(), Options{AppDir: "/nonexistent/app"})
+	if err == nil || !strings.Contains(err.Error(), "app directory") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestStartModule(t *testing.T) {
+	for start, want := range map[string]string{
+		"gunicorn app:application":              "app",
+		"gunicorn -w 4 mysite.wsgi:application": "mysite.wsgi",
+		"uvicorn pkg.main:app --port 8000":      "pkg.main",
+		"gunicorn 'app:create_app()'":           "app",
+		"python -m mysite":                      "mysite",
+		"python3 server.py":                     "server",
+		"python src/web/server.py":              "src.web.server",
+		"":                                      "",
+		"./run.sh":                              "",
+		"gunicorn --bind 0.0.0.0:8000 app:application": "app",
+	} {
+		if got := startModule(start); got != want {
+			t.Errorf("startModule(%q) = %q, want %q", start, got, want)
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package gates
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options are the facts about the app that ferry.yml's `gates:` section
+// does not hold.
+type Options struct {
+	// AppDir is the app's directory; every tool runs there.
+	AppDir string
+	// Python is the app's interpreter (a virtualenv's bin/python); "" finds
+	// one: AppDir/.venv, AppDir/venv, else python3 on PATH.
+	Python string
+	// Env holds extra variables the env gate and the tools see (ferry.yml's
+	// non-secret env); the process environment counts too, and Env wins.
+	Env map[string]string
+	// Requirements is the requirements file relative to AppDir; default
+	// requirements.txt.
+	Requirements string
+	// Start is the app's start command as ferry.yml gives it (e.g.
+	// "gunicorn app:app"); the smoke gate imports its module by default.
+	Start string
+	// Progress, if set, hears when each gate starts and finishes, for a
+	// live terminal display.
+	Progress func(Event)
+}
+
+// gateSpec is one gate ready to run.
+type gateSpec struct {
+	name     string
+	tool     string // shown when the gate never got to find its tool
+	enabled  bool
+	blocking bool
+	timeout  time.Duration
+	// cost orders the start: slow gates first, so the slowest one is not
+	// left to run alone at the end.
+	cost int
+	run  func(ctx context.Context, e *runEnv, r *Result)
+}
+
+// Run runs the enabled gates in parallel and returns their report. The
+// error is for a run that could not happen (invalid configuration: a
+// *ConfigError; a missing app directory) or was cancelled, in which case
+// the report holds what had finished. Failing gates are not errors: read
+// Report.Passed.
+func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
+	cfg = cfg.WithDefaults()
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, &ConfigError{Problems: ps}
+	}
+	e, err := newRunEnv(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(e.tmp)
+
+	specs := buildSpecs(cfg)
+	rep := &Report{Started: time.Now(), AppDir: e.appDir, Python: e.python}
+	results := make([]Result, len(specs))
+
+	var progressMu sync.Mutex
+	emit := func(ev Event) {
+		if opts.Progress == nil {
+			return
+		}
+		progressMu.Lock()
+		defer progressMu.Unlock()
+		opts.Progress(ev)
+	}
+
+	parallel := cfg.Parallel
+	if parallel == 0 {
+		parallel = runtime.NumCPU()
+	}
+	sem := make(chan struct{}, parallel)
+	order := make([]int, len(specs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return specs[order[a]].cost > specs[order[b]].cost })
+
+	var wg sync.WaitGroup
+	for _, i := range order {
+		s := specs[i]
+		results[i] = Result{Name: s.name, Tool: s.tool, Blocking: s.blocking}
+		if !s.enabled {
+			results[i].Status = StatusSkipped
+			results[i].Summary = "disabled"
+			continue
+		}
+		// Acquire in start order, so the costly gates take the first slots.
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i].Status = StatusSkipped
+			results[i].Summary = "cancelled before it started"
+			continue
+		}
+		wg.Add(1)
+		go func(i int, s gateSpec) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			emit(Event{Kind: EventStarted, Gate: s.name})
+			r := &results[i]
+			runGate(ctx, e, s, r)
+			done := *r
+			emit(Event{Kind: EventFinished, Gate: s.name, Result: &done})
+		}(i, s)
+	}
+	wg.Wait()
+
+	rep.Gates = results
+	rep.Duration = time.Since(rep.Started)
+	rep.Passed = true
+	for _, g := range rep.Gates {
+		if g.Blocks() {
+			rep.Passed = false
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		rep.Passed = false
+		return rep, fmt.Errorf("check cancelled: %w", err)
+	}
+	return rep, nil
+}
+
+// runGate runs one gate under its timeout and settles its final status.
+func runGate(ctx context.Context, e *runEnv, s gateSpec, r *Result) {
+	start := time.Now()
+	gctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	func() {
+		defer func() {
+			// A bug in one parser must not take the other gates' results down.
+			if p := recover(); p != nil {
+				r.Status = StatusError
+				r.Summary = fmt.Sprintf("internal error: %v", p)
+				r.Hint = "this is a bug in ferry; please report it with the output above"
+			}
+		}()
+		s.run(gctx, e, r)
+	}()
+	r.Duration = time.Since(start)
+
+	switch {
+	case ctx.Err() != nil:
+		r.Status = StatusError
+		r.Summary = "cancelled"
+		r.Hint = ""
+	case errors.Is(gctx.Err(), context.DeadlineExceeded) && r.Status != StatusPassed:
+		r.Status = StatusTimeout
+		r.Summary = fmt.Sprintf("timed out after %s", s.timeout)
+		r.Hint = fmt.Sprintf("raise gates.%s.timeout or make the gate faster", s.name)
+	case r.Status == StatusFailed && !s.blocking:
+		r.Status = StatusWarned
+	case r.Status == "":
+		r.Status = StatusError
+		r.Summary = "gate reported no status"
+	}
+	if r.Status == StatusPassed || r.Status == StatusSkipped {
+		r.Output = ""
+	} else {
+		r.Output = lastLines(r.Output, 40)
+	}
+}
+
+func newRunEnv(opts Options) (*runEnv, error) {
+	appDir := opts.AppDir
+	if appDir == "" {
+		appDir = "."
+	}
+	abs, err := filepath.Abs(appDir)
+	if err != nil {
+		return nil, fmt.Errorf("app directory: %w", err)
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return nil, fmt.Errorf("app directory %s: %w", abs, err)
+	}
+	e := &runEnv{appDir: abs, requirements: opts.Requirements, start: opts.Start}
+	if e.requirements == "" {
+		e.requirements = "requirements.txt"
+	}
+
+	e.userEnv = environFrom(os.Environ())
+	for k, v := range opts.Env {
+		e.userEnv.set(k, v)
+	}
+	e.toolEnv = e.userEnv.clone()
+	path, _ := e.toolEnv.get("PATH")
+	e.python, e.pythonErr = findPython(abs, opts.Python, path)
+	if e.python != "" {
+		e.binDir = filepath.Dir(e.python)
+		if root := venvRoot(e.python); root != "" {
+			// What `activate` would do, so tools that spawn "python" or
+			// "pip" get the app's.
+			e.toolEnv.set("VIRTUAL_ENV", root)
+			e.toolEnv.set("PATH", e.binDir+string(os.PathListSeparator)+path)
+		}
+	}
+	// Tools must not write bytecode into the app (parallel gates would race
+	// on __pycache__) nor colour their output.
+	e.toolEnv.set("PYTHONDONTWRITEBYTECODE", "1")
+	e.toolEnv.set("PY_COLORS", "0")
+	e.toolEnv.set("NO_COLOR", "1")
+	e.toolEnv.set("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+	e.toolEnv.set("PIP_NO_INPUT", "1")
+
+	e.tmp, err = os.MkdirTemp("", "ferry-check-")
+	if err != nil {
+		return nil, fmt.Errorf("make scratch directory: %w", err)
+	}
+	return e, nil
+}
+
+// needPython settles a gate as missing when there is no interpreter.
+func needPython(e *runEnv, r *Result) bool {
+	if e.python != "" {
+		return true
+	}
+	r.Status = StatusMissing
+	r.Tool = "python"
+	r.Summary = "no Python interpreter found"
+	r.Hint = "create the app's virtualenv in .venv or venv, or set the interpreter ferry should use"
+	if e.pythonErr != nil && !errors.Is(e.pythonErr, errNotFound) {
+		r.Summary = e.pythonErr.Error()
+	}
+	return false
+}
+
+// missingTool settles a gate whose tool is not installed.
+func missingTool(r *Result, tool, hint string) {
+	r.Status = StatusMissing
+	r.Tool = tool
+	r.Summary = tool + " is not installed"
+	r.Hint = hint
+}
+
+// toolError settles a gate whose tool misbehaved.
+func toolError(r *Result, msg string, res procResult) {
+	r.Status = StatusError
+	r.Summary = msg
+	r.Output = res.Output
+	if r.Hint == "" {
+		r.Hint = "run the tool by hand in the app directory to see what it needs"
+	}
+}
+
+// execFailed handles an error from running a tool: context ends are left
+// to runGate, anything else is a gate error.
+func execFailed(r *Result, tool string, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		r.Status = StatusError
+		return
+	}
+	r.Status = StatusError
+	r.Summary = fmt.Sprintf("run %s: %v", tool, err)
+}
+
+func buildSpecs(cfg Config) []gateSpec {
+	specs := []gateSpec{
+		{name: GateTests, tool: "pytest", enabled: *cfg.Tests.Enabled, blocking: *cfg.Tests.Blocking, timeout: cfg.Tests.Timeout, cost: 90,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runTestsGate(ctx, e, cfg.Tests, r) }},
+		{name: GateAudit, tool: "pip-audit", enabled: *cfg.Audit.Enabled, blocking: *cfg.Audit.Blocking, timeout: cfg.Audit.Timeout, cost: 60,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runAuditGate(ctx, e, cfg.Audit, r) }},
+		{name: GateSafety, tool: "safety", enabled: *cfg.Safety.Enabled, blocking: *cfg.Safety.Blocking, timeout: cfg.Safety.Timeout, cost: 60,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runSafetyGate(ctx, e, cfg.Safety, r) }},
+		{name: GateBandit, tool: "bandit", enabled: *cfg.Bandit.Enabled, blocking: *cfg.Bandit.Blocking, timeout: cfg.Bandit.Timeout, cost: 50,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runBanditGate(ctx, e, cfg.Bandit, r) }},
+		{name: GateFlake8, tool: "flake8", enabled: *cfg.Flake8.Enabled, blocking: *cfg.Flake8.Blocking, timeout: cfg.Flake8.Timeout, cost: 40,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runFlake8Gate(ctx, e, cfg.Flake8, r) }},
+		{name: GatePylint, tool: "pylint", enabled: *cfg.Pylint.Enabled, blocking: *cfg.Pylint.Blocking, timeout: cfg.Pylint.Timeout, cost: 100,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runPylintGate(ctx, e, cfg.Pylint, r) }},
+		{name: GateSmoke, tool: "python", enabled: *cfg.Smoke.Enabled, blocking: *cfg.Smoke.Blocking, timeout: cfg.Smoke.Timeout, cost: 20,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runSmokeGate(ctx, e, cfg.Smoke, r) }},
+		{name: GateEnv, tool: "(built-in)", enabled: *cfg.Env.Enabled, blocking: *cfg.Env.Blocking, timeout: orDur(cfg.Env.Timeout, time.Minute), cost: 0,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runEnvGate(e, cfg.Env, r) }},
+		{name: GateDeps, tool: "pip", enabled: *cfg.Deps.Enabled, blocking: *cfg.Deps.Blocking, timeout: cfg.Deps.Timeout, cost: 30,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runDepsGate(ctx, e, cfg.Deps, r) }},
+	}
+	for _, g := range cfg.Custom {
+		g := g
+		tool := ""
+		if len(g.Command) > 0 {
+			tool = filepath.Base(g.Command[0])
+		}
+		specs = append(specs, gateSpec{name: g.Name, tool: tool, enabled: *g.Enabled, blocking: *g.Blocking, timeout: g.Timeout, cost: 70,
+			run: func(ctx context.Context, e *runEnv, r *Result) { runCustomGate(ctx, e, g, r) }})
+	}
+	return specs
+}
+
+// plural writes "1 finding" / "2 findings".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	if strings.HasSuffix(word, "y") && !strings.HasSuffix(word, "ey") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// relPath turns a tool's file name into a path relative to the app
+// directory with forward slashes, as SARIF and annotations want.
+func relPath(appDir, p string) string {
+	if p == "" {
+		return ""
+	}
+	if filepath.IsAbs(p) {
+		if rel, err := filepath.Rel(appDir, p); err == nil && !strings.HasPrefix(rel, "..") {
+			p = rel
+		}
+	}
+	p = filepath.ToSlash(filepath.Clean(p))
+	return strings.TrimPrefix(p, "./")
+}

@@ -1,0 +1,208 @@
+//go:build !windows
+
+package gates
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeTool writes an executable shell script into dir.
+func fakeTool(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func toolsPath(dir string) string {
+	return dir + string(os.PathListSeparator) + "/usr/bin:/bin"
+}
+
+// TestPipAuditCommand drives the pip-audit gate end to end with a stand-in
+// that prints the documented JSON and exits 1 as pip-audit does on findings.
+func TestPipAuditCommand(t *testing.T) {
+	bin := t.TempDir()
+	fixture, _ := filepath.Abs(filepath.Join("testdata", "fixtures", "pip-audit.json"))
+	argsFile := filepath.Join(t.TempDir(), "args")
+	fakeTool(t, bin, "pip-audit", `echo "$@" > `+argsFile+`
+cat `+fixture+`
+exit 1
+`)
+	app := copyProject(t, "hello")
+	cfg := only(GateAudit)
+	cfg.Audit.Ignore = []string{"PYSEC-2019-220"}
+	rep := mustRun(t, cfg, Options{AppDir: app, Python: "/nonexistent", Env: map[string]string{"PATH": toolsPath(bin)}})
+	g := gateOf(t, rep, GateAudit)
+	wantStatus(t, g, StatusFailed)
+	wantFigure(t, g, "vulnerabilities", 1) // one of the two is ignored
+	wantFigure(t, g, "dependencies", 4)
+	if g.Tool != filepath.Join(bin, "pip-audit") {
+		t.Errorf("tool %s", g.Tool)
+	}
+	args := string(mustRead(t, argsFile))
+	for _, want := range []string{"-f json", "-r requirements.txt", "--ignore-vuln PYSEC-2019-220"} {
+		wantContains(t, "pip-audit arguments", args, want)
+	}
+
+	// With osv_db set, the offline audit runs even though pip-audit is there.
+	if err := os.Remove(argsFile); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Audit.OSVDB = osvDir(t)
+	rep = mustRun(t, cfg, Options{AppDir: app, Python: "/nonexistent", Env: map[string]string{"PATH": toolsPath(bin)}})
+	g = gateOf(t, rep, GateAudit)
+	wantStatus(t, g, StatusPassed)
+	wantContains(t, "tool", g.Tool, "offline")
+	if _, err := os.Stat(argsFile); err == nil {
+		t.Error("pip-audit ran although osv_db is set")
+	}
+
+	// A pip-audit that cannot reach PyPI crashes: an error, with the way out.
+	fakeTool(t, bin, "pip-audit", "echo 'ConnectionError: PyPI unreachable' >&2\nexit 1\n")
+	cfg.Audit.OSVDB = ""
+	rep = mustRun(t, cfg, Options{AppDir: app, Python: "/nonexistent", Env: map[string]string{"PATH": toolsPath(bin)}})
+	g = gateOf(t, rep, GateAudit)
+	wantStatus(t, g, StatusError)
+	wantContains(t, "output", g.Output, "PyPI unreachable")
+	wantContains(t, "hint", g.Hint, "osv_db")
+}
+
+func TestSafetyCommand(t *testing.T) {
+	bin := t.TempDir()
+	fixture, _ := filepath.Abs(filepath.Join("testdata", "fixtures", "safety-2.json"))
+	fakeTool(t, bin, "safety", `[ "$1" = check ] || exit 2
+cat `+fixture+`
+exit 64
+`)
+	rep := mustRun(t, only(GateSafety), Options{AppDir: copyProject(t, "hello"), Python: "/nonexistent",
+		Env: map[string]string{"PATH": toolsPath(bin)}})
+	g := gateOf(t, rep, GateSafety)
+	wantStatus(t, g, StatusWarned) // non-blocking by default
+	wantFigure(t, g, "dependencies", 3)
+	wantFigure(t, g, "vulnerabilities", 2)
+	wantContains(t, "summary", g.Summary, "2 vulnerabilities in 1 of 3 dependencies")
+	if !rep.Passed {
+		t.Error("safety is non-blocking by default")
+	}
+}
+
+func TestCustomGates(t *testing.T) {
+	app := copyProject(t, "hello")
+	cfg := only()
+	cfg.Custom = []CustomGate{
+		{Name: "ok", Command: []string{"sh", "-c", "echo fine"}},
+		{Name: "bad", Command: []string{"sh", "-c", "echo 'migration 0042 is missing' >&2; exit 3"}},
+		{Name: "advisory", Command: []string{"false"}, Blocking: boolPtr(false)},
+		{Name: "absent", Command: []string{"ferry-no-such-tool"}},
+		{Name: "slow", Command: []string{"sleep", "5"}, Timeout: 300 * time.Millisecond},
+	}
+	start := time.Now()
+	rep := mustRun(t, cfg, Options{AppDir: app, Python: "/nonexistent"})
+	if time.Since(start) > 4*time.Second {
+		t.Errorf("the timed-out gate was not killed at its timeout")
+	}
+	wantStatus(t, gateOf(t, rep, "ok"), StatusPassed)
+	bad := gateOf(t, rep, "bad")
+	wantStatus(t, bad, StatusFailed)
+	wantFigure(t, bad, "exit_code", 3)
+	wantContains(t, "output", bad.Output, "migration 0042 is missing")
+	wantStatus(t, gateOf(t, rep, "advisory"), StatusWarned)
+	wantStatus(t, gateOf(t, rep, "absent"), StatusMissing)
+	slow := gateOf(t, rep, "slow")
+	wantStatus(t, slow, StatusTimeout)
+	wantContains(t, "hint", slow.Hint, "gates.slow.timeout")
+	if got := strings.Join(rep.BlockingFailures(), ","); got != "bad,absent,slow" {
+		t.Errorf("blocking failures %s", got)
+	}
+}
+
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	// A zombie has exited; only its parent has not reaped it yet.
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err == nil {
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCancelStopsGates cancels a run while custom gates sleep: Run must
+// return promptly and the sleeps, including one started by a shell as a
+// grandchild, must be gone.
+func TestCancelStopsGates(t *testing.T) {
+	app := copyProject(t, "hello")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cfg := only()
+	cfg.Parallel = 4
+	cfg.Custom = []CustomGate{
+		{Name: "sleep", Command: []string{"sleep", "60"}},
+		{Name: "shell", Command: []string{"sh", "-c", "sleep 60 & echo $! > " + pidFile + "; wait"}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var started = make(chan struct{}, 2)
+	done := make(chan struct{})
+	var rep *Report
+	var err error
+	go func() {
+		defer close(done)
+		rep, err = Run(ctx, cfg, Options{AppDir: app, Python: "/nonexistent", Progress: func(e Event) {
+			if e.Kind == EventStarted {
+				started <- struct{}{}
+			}
+		}})
+	}()
+	<-started
+	<-started
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for pid == 0 && time.Now().Before(deadline) {
+		if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("the shell gate never started its sleep")
+	}
+	cancelled := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s of cancel")
+	}
+	if d := time.Since(cancelled); d > 2*time.Second {
+		t.Errorf("Run took %s to return after cancel", d)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Run error = %v, want context.Canceled", err)
+	}
+	if rep == nil || rep.Passed {
+		t.Fatal("a cancelled run must not pass")
+	}
+	for _, name := range []string{"sleep", "shell"} {
+		if g := gateOf(t, rep, name); g.Status != StatusError || g.Summary != "cancelled" {
+			t.Errorf("%s: %s %q", name, g.Status, g.Summary)
+		}
+	}
+	for i := 0; i < 100 && alive(pid); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the shell's sleep (pid %d) survived the cancel", pid)
+	}
+}
