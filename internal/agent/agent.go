@@ -36,7 +36,14 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
-	o := &op{spec: spec, l: layout{root: spec.Root}, res: &res, host: host, emit: emit}
+	root, err := ResolveRoot(spec.Root)
+	if err != nil {
+		res.Error = err.Error()
+		res.Hint = "set HOME for the account the agent runs as, or give an absolute root"
+		res.finish(OutcomeInvalid, start)
+		return res
+	}
+	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit}
 	o.run = runner{emit: emit, results: &res.Steps, fault: opts.Fault}
 	var outcome string
 	switch spec.Op {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -320,8 +321,14 @@ func checkRoot(root string) error {
 	if err := plain(root, 1024); err != nil {
 		return err
 	}
+	if rest, ok := homeRelative(root); ok {
+		if err := relInside(rest); err != nil {
+			return fmt.Errorf("%q: %v", root, err)
+		}
+		return nil
+	}
 	if !isAbs(root) {
-		return fmt.Errorf("%q must be an absolute path", root)
+		return fmt.Errorf("%q must be an absolute path (or start with ~/)", root)
 	}
 	for _, part := range splitPath(root) {
 		if part == ".." {
@@ -332,6 +339,28 @@ func checkRoot(root string) error {
 		return fmt.Errorf("%q must not be a filesystem root", root)
 	}
 	return nil
+}
+
+// homeRelative reports whether root is written "~/rest" (or "~\rest"):
+// relative to the home directory of the account the agent runs as.
+func homeRelative(root string) (string, bool) {
+	if strings.HasPrefix(root, "~/") || strings.HasPrefix(root, `~\`) {
+		return root[2:], true
+	}
+	return "", false
+}
+
+// ResolveRoot turns a "~/" root into an absolute path on this machine.
+func ResolveRoot(root string) (string, error) {
+	rest, ok := homeRelative(root)
+	if !ok {
+		return filepath.Clean(root), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", root, err)
+	}
+	return filepath.Join(home, filepath.FromSlash(rest)), nil
 }
 
 // isAbs accepts both platforms' absolute forms so a spec can be checked on
