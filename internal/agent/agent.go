@@ -43,7 +43,14 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
-	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit}
+	sup, err := supervisorFor(spec.RunAs)
+	if err != nil {
+		res.Error = err.Error()
+		res.Hint = "use run_as: process"
+		res.finish(OutcomeInvalid, start)
+		return res
+	}
+	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit, sup: sup}
 	o.run = runner{emit: emit, results: &res.Steps, fault: opts.Fault}
 	var outcome string
 	switch spec.Op {
@@ -71,6 +78,7 @@ type op struct {
 	emit  func(Event)
 	run   runner
 	state *State
+	sup   supervisor
 }
 
 func (o *op) warn(msg string) {

@@ -227,19 +227,16 @@ func (d *deploy) link(ctx context.Context) error {
 }
 
 func (d *deploy) stop(ctx context.Context) error {
-	h, err := proc.ReadPIDFile(d.l.pidFile())
-	running := err == nil && proc.Alive(h)
-	if !running {
+	if _, running := d.sup.current(d.op); !running {
 		if addr := d.healthAddr(); addr != "" && portTaken(addr) {
 			return fmt.Errorf("port %s is already in use by a process ferry did not start", addr)
 		}
 		return skip("no process running")
 	}
 	d.stopped = true
-	if err := proc.Stop(h, d.stopTimeoutOf(d.state.find(d.old))); err != nil {
+	if err := d.sup.stop(d.op, d.stopTimeoutOf(d.state.find(d.old))); err != nil {
 		return err
 	}
-	os.Remove(d.l.pidFile())
 	if addr := d.healthAddr(); addr != "" && !waitPortFree(ctx, addr, 5*time.Second) {
 		return fmt.Errorf("port %s is still in use after the old release stopped", addr)
 	}
@@ -262,7 +259,7 @@ func (d *deploy) switchTo(ctx context.Context) error {
 }
 
 func (d *deploy) start(ctx context.Context) error {
-	h, err := startRelease(d.op, d.state.find(d.id))
+	h, err := d.sup.start(d.op, d.state.find(d.id))
 	d.handle = h
 	return err
 }
@@ -271,9 +268,9 @@ func (d *deploy) health(ctx context.Context) error {
 	return checkRelease(ctx, d.op, d.handle, d.state.find(d.id))
 }
 
-// startRelease starts the app of release id with the interpreter of its
-// venv, detached, and records its PID file.
-func startRelease(o *op, r *Release) (proc.Handle, error) {
+// appSpec is how release r's app starts: its command with python meaning
+// its venv's interpreter, in its directory, with its environment.
+func appSpec(o *op, r *Release) (proc.Spec, error) {
 	id := r.ID
 	run := o.runOf(r)
 	dir := o.l.release(id)
@@ -291,16 +288,9 @@ func startRelease(o *op, r *Release) (proc.Handle, error) {
 	}
 	env, err := appEnv(o, r, venv)
 	if err != nil {
-		return proc.Handle{}, err
+		return proc.Spec{}, err
 	}
-	h, err := proc.Start(proc.Spec{Argv: argv, Dir: dir, Env: env, LogPath: o.l.appLog(id)})
-	if err != nil {
-		return h, err
-	}
-	if err := proc.WritePIDFile(o.l.pidFile(), h); err != nil {
-		return h, err
-	}
-	return h, nil
+	return proc.Spec{Argv: argv, Dir: dir, Env: env, LogPath: o.l.appLog(id)}, nil
 }
 
 // appEnv is the agent's own environment (PATH, SYSTEMROOT…), the venv
@@ -384,7 +374,7 @@ func checkRelease(ctx context.Context, o *op, h proc.Handle, r *Release) error {
 		URL: hs.URL, Status: hs.Status,
 		VersionField: hs.VersionField, Version: r.SHA,
 		Deadline: hs.Deadline, Interval: hs.Interval,
-		Alive: func() bool { return proc.Alive(h) },
+		Alive: func() bool { return o.sup.alive(o, h) },
 	}
 	res, err := health.Wait(ctx, c)
 	if err != nil {
@@ -455,8 +445,7 @@ func (d *deploy) failBeforeSwitch(stepName string, err error) string {
 func (d *deploy) restore(ctx context.Context, stepName string, cause error) string {
 	d.res.LogTail = tailFile(d.l.appLog(d.id), 50)
 	if d.handle.PID != 0 {
-		proc.Stop(d.handle, d.stopTimeoutOf(d.state.find(d.id)))
-		os.Remove(d.l.pidFile())
+		d.sup.stop(d.op, d.stopTimeoutOf(d.state.find(d.id)))
 	}
 	d.state.set(d.id, StatusBad, stepName+": "+firstLine(cause.Error()))
 	d.fail(fmt.Errorf("%s: %w", stepName, cause), "")
@@ -484,7 +473,7 @@ func (d *deploy) restore(ctx context.Context, stepName string, cause error) stri
 		if err := pointCurrent(d.l, d.old); err != nil {
 			return err
 		}
-		h, err := startRelease(d.op, prev)
+		h, err := d.sup.start(d.op, prev)
 		if err != nil {
 			return err
 		}

@@ -40,16 +40,11 @@ func (o *op) rollback(ctx context.Context) string {
 			return nil
 		}},
 		step{"stop", func(context.Context) error {
-			cur, err := proc.ReadPIDFile(o.l.pidFile())
-			if err != nil || !proc.Alive(cur) {
+			if _, running := o.sup.current(o); !running {
 				return skip("no process running")
 			}
 			stopped = true
-			if err := proc.Stop(cur, o.stopTimeoutOf(o.state.find(from))); err != nil {
-				return err
-			}
-			os.Remove(o.l.pidFile())
-			return nil
+			return o.sup.stop(o, o.stopTimeoutOf(o.state.find(from)))
 		}},
 		step{"switch", func(context.Context) error {
 			o.state.Current, o.state.Previous = target.ID, from
@@ -60,7 +55,7 @@ func (o *op) rollback(ctx context.Context) string {
 		}},
 		step{"start", func(context.Context) error {
 			var err error
-			h, err = startRelease(o, target)
+			h, err = o.sup.start(o, target)
 			return err
 		}},
 		step{"health", func(ctx context.Context) error { return checkRelease(ctx, o, h, target) }},
@@ -98,7 +93,7 @@ const defaultStop = 10 * time.Second
 // restoreAfterRollback puts back what served before a failed rollback.
 func (o *op) restoreAfterRollback(ctx context.Context, from string, h proc.Handle) string {
 	if h.PID != 0 {
-		proc.Stop(h, defaultStop)
+		o.sup.stop(o, defaultStop)
 	}
 	prev := o.state.find(from)
 	if prev == nil {
@@ -115,7 +110,7 @@ func (o *op) restoreAfterRollback(ctx context.Context, from string, h proc.Handl
 		if err := pointCurrent(o.l, from); err != nil {
 			return err
 		}
-		nh, err := startRelease(o, prev)
+		nh, err := o.sup.start(o, prev)
 		if err != nil {
 			return err
 		}
@@ -186,9 +181,9 @@ func (o *op) status(ctx context.Context) string {
 		p := *r
 		s.Previous = &p
 	}
-	if h, err := proc.ReadPIDFile(o.l.pidFile()); err == nil {
+	if h, running := o.sup.current(o); h.PID != 0 || running {
 		s.PID = h.PID
-		s.Running = proc.Alive(h)
+		s.Running = running
 	}
 	if owner, err := readOwner(o.l.lock()); err == nil {
 		s.Locked = &owner

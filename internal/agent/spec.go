@@ -67,6 +67,8 @@ type Spec struct {
 	LockWait time.Duration `json:"lock_wait,omitempty"`
 	// LockTTL is how long a lock is honoured before it counts as abandoned.
 	LockTTL time.Duration `json:"lock_ttl,omitempty"`
+	// RunAs is process (default) or service: who owns the app process.
+	RunAs string `json:"run_as,omitempty"`
 	// To names the release to roll back to (SHA prefix or release ID); empty means the previous good one.
 	To string `json:"to,omitempty"`
 }
@@ -173,6 +175,9 @@ func (s Spec) Validate() error {
 		if err := checkURL(s.RunURL, "http", "https"); err != nil {
 			bad("run_url: %v", err)
 		}
+	}
+	if s.RunAs != "" && s.RunAs != RunProcess && s.RunAs != RunService {
+		bad("run_as %q is not process or service", s.RunAs)
 	}
 	if s.To != "" && !toRe.MatchString(s.To) {
 		bad("to %q is not a SHA prefix or release ID", s.To)

@@ -128,7 +128,7 @@ func (t *target) baseSpec(op string) agent.Spec {
 		Health: agent.HealthSpec{URL: c.Health.URL, Status: c.Health.Status, VersionField: c.Health.VersionField,
 			Deadline: c.Health.Deadline, Interval: c.Health.Interval},
 		StopTimeout: c.StopTimeout, KeepReleases: c.KeepReleases, KeepFailed: c.KeepFailed,
-		Deployer: t.repo.Deployer(), RunURL: gitrepo.RunURL(),
+		Deployer: t.repo.Deployer(), RunURL: gitrepo.RunURL(), RunAs: t.env.RunAs,
 	}
 }
 

@@ -96,7 +96,10 @@ type Environment struct {
 	Root string `yaml:"root"`
 	// Env overrides the app-level variables for this environment.
 	Env map[string]string `yaml:"env"`
-	SSM *SSM              `yaml:"ssm"`
+	// RunAs is process (started detached, tracked by PID file) or service
+	// (a Windows service or systemd unit that restarts the app).
+	RunAs string `yaml:"run_as"`
+	SSM   *SSM   `yaml:"ssm"`
 }
 
 // SSM configures the ssm target.
@@ -233,6 +236,9 @@ func (c *Config) applyDefaults() {
 		if e.Target == "" {
 			e.Target = TargetLocal
 		}
+		if e.RunAs == "" {
+			e.RunAs = "process"
+		}
 		if e.Root == "" && e.Target == TargetLocal {
 			e.Root = filepath.Join(".ferry", name)
 		}
@@ -365,6 +371,9 @@ func (c *Config) validate() Problems {
 			if !varName.MatchString(k) {
 				add(c.at(p+".env."+k+"#key", "variable names are letters, digits and underscores", "env: %q is not a valid variable name", k))
 			}
+		}
+		if e.RunAs != "process" && e.RunAs != "service" {
+			add(c.at(p+".run_as", "process (detached, tracked by PID file) or service (Windows service / systemd unit)", "run_as %q is not process or service", e.RunAs))
 		}
 		switch e.Target {
 		case TargetLocal:
