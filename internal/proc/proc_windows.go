@@ -4,10 +4,9 @@ package proc
 
 // How an application process is run on Windows, and why:
 //
-// Start creates the process with CreateProcessW directly (not os/exec),
-// because three things must happen between creation and the first
-// instruction of the app, and os/exec exposes neither the thread handle nor a
-// suspended start:
+// Start creates the process with CreateProcessW directly rather than with
+// os/exec, which exposes neither a suspended start nor the thread handle: the
+// app must be in its job before its first instruction. The choices:
 //
 //   - Creation flags: CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW, plus
 //     CREATE_BREAKAWAY_FROM_JOB when the starter's job allows it.
@@ -21,7 +20,9 @@ package proc
 //     console never reach it), its own console children share that hidden
 //     console instead of popping up windows, and a stopper can attach to it
 //     to deliver CTRL_BREAK_EVENT. CREATE_NEW_PROCESS_GROUP makes the app the
-//     root of a group whose ID is its PID, the target of that event.
+//     root of a group whose ID is its PID, the target of that event. (A GUI
+//     program such as pythonw.exe gets no console whatever the flags, so it
+//     can only be killed: run python.exe.)
 //   - Breakaway: SSM runs commands inside a job; an app left in it dies with
 //     the command. If the job forbids breakaway CreateProcess fails with
 //     ERROR_ACCESS_DENIED, and we retry without the flag (nothing better can
@@ -86,20 +87,33 @@ const (
 	helperFailed    = 3 // attached, but generating the event failed
 )
 
+// Calls golang.org/x/sys/windows does not wrap (or wraps without the last
+// error we need).
 var (
-	kernel32                = windows.NewLazySystemDLL("kernel32.dll")
-	procAttachConsole       = kernel32.NewProc("AttachConsole")
-	procFreeConsole         = kernel32.NewProc("FreeConsole")
-	procOpenJobObjectW      = kernel32.NewProc("OpenJobObjectW")
-	procIsProcessInJob      = kernel32.NewProc("IsProcessInJob")
-	procGenerateConsoleCtrl = kernel32.NewProc("GenerateConsoleCtrlEvent")
-	errGracefulUnsupported  = errors.New("process has no console to receive ctrl-break")
-	ctrlBreakHelperTimeout  = 15 * time.Second
-	jobNamespaces           = []string{`Global\`, `Local\`}
-	jobObjectQuery          = uint32(0x0004) // JOB_OBJECT_QUERY
-	jobObjectTerminate      = uint32(0x0008) // JOB_OBJECT_TERMINATE
+	kernel32             = windows.NewLazySystemDLL("kernel32.dll")
+	procAttachConsole    = kernel32.NewProc("AttachConsole")
+	procFreeConsole      = kernel32.NewProc("FreeConsole")
+	procOpenJobObjectW   = kernel32.NewProc("OpenJobObjectW")
+	procCreateJobObjectW = kernel32.NewProc("CreateJobObjectW")
+	procIsProcessInJob   = kernel32.NewProc("IsProcessInJob")
 )
 
+const (
+	jobObjectQuery     = 0x0004 // JOB_OBJECT_QUERY
+	jobObjectTerminate = 0x0008 // JOB_OBJECT_TERMINATE
+)
+
+var (
+	// errGracefulUnsupported: the process has no console, so nothing can
+	// ask it to stop; it can only be killed.
+	errGracefulUnsupported = errors.New("process has no console to receive ctrl-break")
+	ctrlBreakHelperTimeout = 15 * time.Second
+	// jobNamespaces are tried in order when creating and opening jobs.
+	jobNamespaces = []string{`Global\`, `Local\`}
+)
+
+// init turns any program linking this package into the Ctrl-Break helper
+// when started with ctrlBreakEnv set; sendCtrlBreak starts it that way.
 func init() {
 	if v := os.Getenv(ctrlBreakEnv); v != "" {
 		os.Exit(ctrlBreakHelper(v))
@@ -164,9 +178,12 @@ func start(spec Spec) (Handle, error) {
 	si.ShowWindow = windows.SW_HIDE
 	si.StdInput, si.StdOutput, si.StdErr = nul, logh, logh
 
+	// No CREATE_DEFAULT_ERROR_MODE: the app inherits the Go runtime's
+	// error mode, which suppresses hard-error dialog boxes that nobody
+	// would ever see on a server and that would block the app.
 	flags := uint32(windows.CREATE_NEW_PROCESS_GROUP | windows.CREATE_NO_WINDOW |
 		windows.CREATE_SUSPENDED | windows.CREATE_UNICODE_ENVIRONMENT |
-		windows.CREATE_DEFAULT_ERROR_MODE | windows.EXTENDED_STARTUPINFO_PRESENT)
+		windows.EXTENDED_STARTUPINFO_PRESENT)
 	var pi windows.ProcessInformation
 	err = windows.CreateProcess(exe16, cmdline, nil, nil, true,
 		flags|windows.CREATE_BREAKAWAY_FROM_JOB, env, dir16, &si.StartupInfo, &pi)
@@ -366,15 +383,18 @@ func adoptIntoJob(process windows.Handle, h Handle) error {
 		// Global\ needs SeCreateGlobalPrivilege (services, administrators);
 		// an ordinary user falls back to its session's namespace.
 		name := windows.StringToUTF16Ptr(jobName(ns, h))
-		job, err = windows.CreateJobObject(nil, name)
-		if err == nil {
-			break
+		r, _, e := procCreateJobObjectW.Call(0, uintptr(unsafe.Pointer(name)))
+		if r == 0 {
+			err = e
+			continue
 		}
-		if errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
-			// CreateJobObject returned someone else's job: never use it.
+		job, err = windows.Handle(r), nil
+		if errors.Is(e, windows.ERROR_ALREADY_EXISTS) {
+			// Someone made a job by that name first: never use theirs.
 			windows.CloseHandle(job) //nolint:errcheck
 			return fmt.Errorf("job %s already exists", jobName(ns, h))
 		}
+		break
 	}
 	if err != nil {
 		return fmt.Errorf("create job: %w", err)
@@ -445,11 +465,16 @@ func openProcessChecked(pid int, startTime uint64, access uint32) (windows.Handl
 	return p, nil
 }
 
-// queryStart returns the creation time of a running process; an exited one
-// (exit code other than STILL_ACTIVE) is gone.
+// queryStart returns the creation time of a running process. An exited one
+// (exit code other than STILL_ACTIVE) is gone; so is one whose handle is
+// signalled, which also catches an app that exited with code 259 when the
+// handle allows waiting.
 func queryStart(p windows.Handle) (uint64, bool) {
 	var code uint32
 	if err := windows.GetExitCodeProcess(p, &code); err != nil || code != stillActive {
+		return 0, false
+	}
+	if ev, err := windows.WaitForSingleObject(p, 0); err == nil && ev == windows.WAIT_OBJECT_0 {
 		return 0, false
 	}
 	var created, exited, kernel, user windows.Filetime
@@ -463,9 +488,12 @@ func startTime(pid int) (uint64, bool) {
 	if pid <= 0 || int64(pid) > int64(^uint32(0)) {
 		return 0, false
 	}
-	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
+	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION|windows.SYNCHRONIZE, false, uint32(pid))
 	if err != nil {
-		return 0, false
+		// SYNCHRONIZE may be denied where limited queries are not.
+		if p, err = windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid)); err != nil {
+			return 0, false
+		}
 	}
 	defer windows.CloseHandle(p) //nolint:errcheck
 	return queryStart(p)
@@ -530,7 +558,7 @@ func ctrlBreakHelper(arg string) int {
 		return helperNoConsole
 	}
 	defer procFreeConsole.Call() //nolint:errcheck
-	if r, _, _ := procGenerateConsoleCtrl.Call(windows.CTRL_BREAK_EVENT, uintptr(pid)); r == 0 {
+	if err := windows.GenerateConsoleCtrlEvent(windows.CTRL_BREAK_EVENT, uint32(pid)); err != nil {
 		return helperFailed
 	}
 	return helperDelivered
