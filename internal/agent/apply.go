@@ -44,10 +44,12 @@ func (o *op) apply(ctx context.Context) string {
 	d := &deploy{op: o, probe: make(chan probed, 1)}
 	// Ask the interpreter its version while the lock and the fetch run:
 	// through a version manager's shim that costs a tenth of a second.
-	go func() {
-		v, err := pyenv.Version(ctx, o.spec.Python)
-		d.probe <- probed{v, err}
-	}()
+	if o.spec.Python != NoPython {
+		go func() {
+			v, err := pyenv.Version(ctx, o.spec.Python)
+			d.probe <- probed{v, err}
+		}()
+	}
 	var unlock func()
 	if err := o.run.run(ctx, o.lockStep(ctx, &unlock)); err != nil {
 		return o.lockFailure(err)
@@ -130,6 +132,10 @@ func (d *deploy) requirementsPath() string {
 }
 
 func (d *deploy) venv(ctx context.Context) error {
+	if d.spec.Python == NoPython {
+		d.reused = true
+		return skip("python: none, the app runs as given")
+	}
 	reqs, err := os.ReadFile(d.requirementsPath())
 	if errors.Is(err, os.ErrNotExist) {
 		reqs = nil // no requirements: an empty venv
@@ -168,6 +174,9 @@ func (d *deploy) pipOptions() pyenv.PipOptions {
 }
 
 func (d *deploy) install(ctx context.Context) error {
+	if d.spec.Python == NoPython {
+		return skip("no virtualenv to install into")
+	}
 	if d.reused {
 		return skip("venv reused")
 	}
@@ -274,12 +283,19 @@ func appSpec(o *op, r *Release) (proc.Spec, error) {
 	id := r.ID
 	run := o.runOf(r)
 	dir := o.l.release(id)
-	venv := o.l.venv(r.Venv)
+	venv := ""
+	if r.Venv != "" {
+		venv = o.l.venv(r.Venv)
+	}
 	argv := append([]string(nil), run.Start...)
-	switch argv[0] {
-	case "python", "python3":
+	switch {
+	case venv == "":
+		if !filepath.IsAbs(argv[0]) && (strings.ContainsAny(argv[0], `/\`) || fileExists(filepath.Join(dir, argv[0]))) {
+			argv[0] = filepath.Join(dir, filepath.FromSlash(argv[0]))
+		}
+	case argv[0] == "python" || argv[0] == "python3":
 		argv[0] = pyenv.Interpreter(venv)
-	case "pythonw":
+	case argv[0] == "pythonw":
 		argv[0] = strings.TrimSuffix(pyenv.Interpreter(venv), "python.exe") + "pythonw.exe"
 	default:
 		if !filepath.IsAbs(argv[0]) && strings.ContainsAny(argv[0], `/\`) {
@@ -305,16 +321,18 @@ func appEnv(o *op, r *Release, venv string) ([]string, error) {
 		}
 		vars[k] = v
 	}
-	bin := filepath.Dir(pyenv.Interpreter(venv))
-	pathKey := "PATH"
-	for k := range vars {
-		if strings.EqualFold(k, "PATH") {
-			pathKey = k
+	if venv != "" {
+		bin := filepath.Dir(pyenv.Interpreter(venv))
+		pathKey := "PATH"
+		for k := range vars {
+			if strings.EqualFold(k, "PATH") {
+				pathKey = k
+			}
 		}
+		vars[pathKey] = bin + string(os.PathListSeparator) + vars[pathKey]
+		vars["VIRTUAL_ENV"] = venv
+		delete(vars, "PYTHONHOME")
 	}
-	vars[pathKey] = bin + string(os.PathListSeparator) + vars[pathKey]
-	vars["VIRTUAL_ENV"] = venv
-	delete(vars, "PYTHONHOME")
 	if run.EnvFile != "" {
 		file := filepath.Join(o.l.shared(), filepath.FromSlash(run.EnvFile))
 		fileVars, err := readEnvFile(file)
@@ -505,4 +523,13 @@ func tailFile(path string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
+}
+
+// NoPython as the interpreter means the app is not Python (or brings its
+// own runtime): no virtualenv, the start command runs as given.
+const NoPython = "none"
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }

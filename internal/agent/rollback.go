@@ -34,7 +34,7 @@ func (o *op) rollback(ctx context.Context) string {
 			if _, err := os.Stat(o.l.release(target.ID)); err != nil {
 				return fmt.Errorf("release %s is gone from disk", target.ID)
 			}
-			if !pyenv.Complete(o.l.venv(target.Venv)) {
+			if target.Venv != "" && !pyenv.Complete(o.l.venv(target.Venv)) {
 				return fmt.Errorf("the venv of release %s was removed", target.ID)
 			}
 			return nil

@@ -9,8 +9,8 @@
 // Environment:
 //
 //	PORT                    port on 127.0.0.1 (default 8000)
-//	APP_VERSION             version reported by /health; else the content of
-//	                        ./VERSION; else "unknown"
+//	APP_VERSION             version reported by /health; else FERRY_SHA (set by
+//	                        ferry); else ./VERSION or ./REVISION; else "unknown"
 //	TESTAPP_FAIL=exit       exit 3 at once
 //	TESTAPP_FAIL=unhealthy  answer /health with 503
 //	TESTAPP_IGNORE_SIGNALS=1  ignore Ctrl-Break / SIGINT / SIGTERM
@@ -153,9 +153,14 @@ func appVersion() string {
 	if v := os.Getenv("APP_VERSION"); v != "" {
 		return v
 	}
-	if b, err := os.ReadFile("VERSION"); err == nil {
-		if v := strings.TrimSpace(string(b)); v != "" {
-			return v
+	if v := os.Getenv("FERRY_SHA"); v != "" {
+		return v
+	}
+	for _, name := range []string{"VERSION", "REVISION"} {
+		if b, err := os.ReadFile(name); err == nil {
+			if v := strings.TrimSpace(string(b)); v != "" {
+				return v
+			}
 		}
 	}
 	return "unknown"
