@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/testtool"
 	"github.com/ferryhq/ferry/internal/testwheel"
 )
 
@@ -38,15 +39,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func need(t testing.TB, tool string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed", tool)
-		}
-		t.Skipf("%s is not installed", tool)
-	}
-}
+func need(t testing.TB, tool string) { t.Helper(); testtool.Need(t, tool) }
 
 const appPy = `import json, os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -15,21 +15,12 @@ import (
 
 	"github.com/ferryhq/ferry/internal/cli"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/testtool"
 	"github.com/ferryhq/ferry/internal/testwheel"
 )
 
 // need fails under CI and skips elsewhere when a tool is missing.
-func need(t testing.TB, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed", tool)
-		}
-		t.Skipf("%s is not installed", tool)
-	}
-	return p
-}
+func need(t testing.TB, tool string) string { t.Helper(); return testtool.Need(t, tool) }
 
 // appPy is the test app: it imports greet (installed by pip from a local
 // wheel) and serves /health with the deployed SHA. Knobs in the source

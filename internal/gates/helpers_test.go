@@ -1,6 +1,8 @@
 package gates
 
 import (
+	"github.com/ferryhq/ferry/internal/testtool"
+
 	"context"
 	"io/fs"
 	"os"
@@ -23,13 +25,7 @@ func needTool(t testing.TB, name string) string {
 	return p
 }
 
-func missing(t testing.TB, what string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (required under CI=true)", what)
-	}
-	t.Skipf("%s is not installed", what)
-}
+func missing(t testing.TB, what string) { t.Helper(); testtool.Missing(t, what) }
 
 var (
 	pyOnce sync.Once

@@ -1,6 +1,8 @@
 package sandbox_test
 
 import (
+	"github.com/ferryhq/ferry/internal/testtool"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -196,13 +198,7 @@ print(json.dumps({"ids": [i["InstanceId"] for i in info], "objects": [o["Key"] f
 	}
 }
 
-func missingTool(t *testing.T, tool string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true: %v", tool, err)
-	}
-	t.Skipf("%s not available: %v", tool, err)
-}
+func missingTool(t *testing.T, tool string, err error) { t.Helper(); testtool.Missing(t, tool, err) }
 
 func freePort(t *testing.T) int {
 	t.Helper()

@@ -1,6 +1,8 @@
 package ssmemu_test
 
 import (
+	"github.com/ferryhq/ferry/internal/testtool"
+
 	"bytes"
 	"os"
 	"os/exec"
@@ -11,13 +13,7 @@ import (
 
 // missing fails under CI (where every tool must be present, so a lost tool
 // cannot silently turn a test green) and skips elsewhere, naming the tool.
-func missing(t *testing.T, tool string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true: %v", tool, err)
-	}
-	t.Skipf("%s not available: %v", tool, err)
-}
+func missing(t *testing.T, tool string, err error) { t.Helper(); testtool.Missing(t, tool, err) }
 
 // isolatedEnv is the whole environment of a client subprocess: dummy
 // credentials, no config or credentials files, no instance metadata, no

@@ -6,18 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/internal/testtool"
 )
 
 // TestPipInstallsWheel proves the wheel is one pip accepts: it installs it
 // into a real virtualenv from a local directory and imports it.
 func TestPipInstallsWheel(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not installed")
-		}
-		t.Skip("python3 is not installed")
-	}
+	py := testtool.Need(t, "python3")
 	dir := t.TempDir()
 	wheels := filepath.Join(dir, "wheels")
 	os.Mkdir(wheels, 0o755)
