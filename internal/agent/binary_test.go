@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/testtool"
 	"github.com/ferryhq/ferry/internal/testwheel"
+	"github.com/ferryhq/ferry/internal/winetest"
 )
 
 var agentBin string
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build ferry-agent: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := winetest.Main(m) // m.Run, then stops the Wine tests' wineserver
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -332,12 +333,18 @@ func checkRoot(root string) error {
 		}
 		return nil
 	}
+	if uncLike(root) {
+		return fmt.Errorf("%q is a network, device or \\\\?\\ path: give a local absolute path such as C:\\Apps\\Billing or /srv/billing", root)
+	}
 	if !isAbs(root) {
 		return fmt.Errorf("%q must be an absolute path (or start with ~/)", root)
 	}
 	for _, part := range splitPath(root) {
 		if part == ".." {
 			return fmt.Errorf("%q must not contain '..'", root)
+		}
+		if err := portablePart(part); err != nil {
+			return fmt.Errorf("%q: %v", root, err)
 		}
 	}
 	if len(splitPath(root)) < 1 {
@@ -359,6 +366,12 @@ func homeRelative(root string) (string, bool) {
 func ResolveRoot(root string) (string, error) {
 	rest, ok := homeRelative(root)
 	if !ok {
+		// Validate accepts both platforms' absolute forms; here this
+		// machine's rules apply: on Windows "/srv/x" is relative to the
+		// current drive, on Linux "C:\x" is a relative name.
+		if !filepath.IsAbs(filepath.Clean(root)) {
+			return "", fmt.Errorf("root %s is not an absolute path on %s", root, runtime.GOOS)
+		}
 		return filepath.Clean(root), nil
 	}
 	home, err := os.UserHomeDir()
@@ -375,6 +388,40 @@ func isAbs(p string) bool {
 		return true
 	}
 	return len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') && ((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z'))
+}
+
+// uncLike reports a path that starts with two separators: a UNC share
+// (\\server\share, //server/share) or a Win32 device or verbatim path
+// (\\.\, \\?\), none of which is a local deployment root.
+func uncLike(p string) bool {
+	sep := func(c byte) bool { return c == '/' || c == '\\' }
+	return len(p) >= 2 && sep(p[0]) && sep(p[1])
+}
+
+// portablePart refuses a path component that Windows would read otherwise
+// than it is written: a reserved device name (CON, NUL, COM1, also with an
+// extension: "nul.txt" is the device), a trailing dot or space (Windows
+// drops them, so ".. " climbs like ".."), or a character Windows forbids
+// in names or uses for streams (":"). A spec may target either platform,
+// so the rule holds on both.
+func portablePart(part string) error {
+	if part == "." {
+		return nil
+	}
+	if strings.HasSuffix(part, ".") || strings.HasSuffix(part, " ") {
+		return fmt.Errorf("component %q ends with a dot or a space, which Windows drops", part)
+	}
+	if strings.ContainsAny(part, `<>"|?*:`) {
+		return fmt.Errorf("component %q holds one of < > \" | ? * :", part)
+	}
+	base, _, _ := strings.Cut(part, ".")
+	switch strings.ToUpper(strings.TrimRight(base, " ")) {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+		"COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "COM¹", "COM²", "COM³",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³":
+		return fmt.Errorf("component %q is a Windows device name", part)
+	}
+	return nil
 }
 
 func splitPath(p string) []string {
@@ -402,6 +449,9 @@ func relInside(p string) error {
 		if part == ".." {
 			return fmt.Errorf("%q leaves its directory", p)
 		}
+		if err := portablePart(part); err != nil {
+			return fmt.Errorf("%q: %v", p, err)
+		}
 	}
 	if filepath.Clean(p) == "." {
 		return fmt.Errorf("%q names the directory itself", p)
@@ -418,7 +468,18 @@ func checkURL(raw string, schemes ...string) error {
 		return fmt.Errorf("%q is not a URL", truncate(raw, 60))
 	}
 	for _, s := range schemes {
-		if u.Scheme == s && (u.Host != "" || s == "file") {
+		if u.Scheme != s {
+			continue
+		}
+		if s == "file" {
+			// file:///C:/x or file:///srv/x only: a host would be a UNC
+			// share on Windows (or, as in file://C:/x, silently dropped).
+			if u.Opaque != "" || (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") {
+				return fmt.Errorf("%q is not a local file URL (file:///C:/path or file:///path)", truncate(raw, 60))
+			}
+			return nil
+		}
+		if u.Host != "" {
 			return nil
 		}
 	}

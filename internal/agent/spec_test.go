@@ -60,6 +60,16 @@ func TestHostileSpecs(t *testing.T) {
 		"deployer control chars":     func(s *agent.Spec) { s.Deployer = "eve\x1b[2J" },
 		"find links leading dash":    func(s *agent.Spec) { s.Pip.FindLinks = []string{"--trusted-host=evil"} },
 		"rollback to with slash":     func(s *agent.Spec) { s.To = "../../x" },
+		// Windows forms, refused on Linux as on Windows (agent_wine_test.go).
+		"root is a UNC share":      func(s *agent.Spec) { s.Root = `\\server\share\app` },
+		"root is //host/share":     func(s *agent.Spec) { s.Root = "//server/share/app" },
+		"root is drive-relative":   func(s *agent.Spec) { s.Root = `D:app` },
+		"root is a Windows path":   func(s *agent.Spec) { s.Root = `C:\Apps\Billing` }, // not absolute on Linux
+		"root holds a device name": func(s *agent.Spec) { s.Root = root + "/nul.txt/x" },
+		"root dotdot with a space": func(s *agent.Spec) { s.Root = root + "/.. /etc" },
+		"archive URL with a host": func(s *agent.Spec) {
+			s.Source = agent.Source{Kind: "archive", URL: "file://server/a.tgz", SHA256: strings.Repeat("a", 64)}
+		},
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

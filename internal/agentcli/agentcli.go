@@ -45,6 +45,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "ferry-agent %s protocol %d\n", Version, agent.Protocol)
 		return exitcode.OK
 	}
+	if args[0] == "service" {
+		return serviceMain(args[1:], stderr)
+	}
 	op := args[0]
 	fs := flag.NewFlagSet("ferry-agent "+op, flag.ContinueOnError)
 	fs.SetOutput(stderr)
