@@ -389,7 +389,7 @@ func readEnvFile(path string) (map[string]string, error) {
 func checkRelease(ctx context.Context, o *op, h proc.Handle, r *Release) error {
 	hs := o.runOf(r).Health
 	c := health.Check{
-		URL: hs.URL, Status: hs.Status,
+		URL: o.healthURL(r), Status: hs.Status,
 		VersionField: hs.VersionField, Version: r.SHA,
 		Deadline: hs.Deadline, Interval: hs.Interval,
 		Alive: func() bool { return o.sup.alive(o, h) },
@@ -403,7 +403,7 @@ func checkRelease(ctx context.Context, o *op, h proc.Handle, r *Release) error {
 }
 
 func (d *deploy) healthAddr() string {
-	u, err := url.Parse(d.spec.Health.URL)
+	u, err := url.Parse(d.healthURL(nil))
 	if err != nil {
 		return ""
 	}

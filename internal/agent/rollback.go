@@ -190,7 +190,7 @@ func (o *op) status(ctx context.Context) string {
 	}
 	if s.Current != nil {
 		hs := o.runOf(st.find(st.Current)).Health
-		ok, note := health.Once(ctx, health.Check{URL: hs.URL, Status: hs.Status, VersionField: hs.VersionField, Version: s.Current.SHA})
+		ok, note := health.Once(ctx, health.Check{URL: o.healthURL(st.find(st.Current)), Status: hs.Status, VersionField: hs.VersionField, Version: s.Current.SHA})
 		s.Healthy, s.HealthNote = ok, note
 	}
 	o.res.Status = s

@@ -278,7 +278,7 @@ func (s Spec) validateRun() []error {
 			bad("shared: %v", err)
 		}
 	}
-	if err := checkURL(s.Health.URL, "http", "https"); err != nil {
+	if err := checkURL(withoutHealthVars(s.Health.URL), "http", "https"); err != nil {
 		bad("health.url: %v", err)
 	}
 	if s.Health.Status < 100 || s.Health.Status > 599 {
@@ -460,7 +460,8 @@ func relInside(p string) error {
 }
 
 func checkURL(raw string, schemes ...string) error {
-	if err := plain(raw, 2048); err != nil {
+	// Presigned S3 URLs made with session credentials carry a long token.
+	if err := plain(raw, 8192); err != nil {
 		return err
 	}
 	u, err := url.Parse(raw)

@@ -21,7 +21,7 @@ import (
 // Version is the agent's version, set at build time.
 var Version = "dev"
 
-const usage = `usage: ferry-agent OP [--spec-b64 SPEC | --spec-file FILE]
+const usage = `usage: ferry-agent OP [--spec-b64 SPEC | --spec-file FILE] [--result-only]
 
 OP is apply, rollback, status, releases or unlock, and must match the
 spec's op. The spec may also come from the FERRY_AGENT_SPEC variable.
@@ -53,6 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	specB64 := fs.String("spec-b64", "", "the spec, base64url JSON")
 	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
+	resultOnly := resultOnlyFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitcode.Usage
 	}
@@ -90,6 +91,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ev.Time = time.Now().UTC().Format("15:04:05.000")
 		enc.Encode(ev)
 	}
+	emit = resultOnly(emit)
 	res := agent.Run(ctx, spec, agent.Options{Emit: emit, Fault: os.Getenv("FERRY_AGENT_FAULT")})
 	enc.Encode(agent.Event{Event: "result", Result: &res})
 	return res.ExitCode

@@ -257,7 +257,13 @@ func (a *app) report(t *target, spec agent.Spec, results []transport.TargetResul
 			return err
 		}
 	} else if code == 0 {
-		fmt.Fprintf(a.io.Out, "%s %s is serving at %s (%s, release %s)\n", t.cfg.App, spec.SHA[:12], rep.URL, t.name, results[0].Result.Release)
+		where := "at " + rep.URL
+		if strings.Contains(rep.URL, "${") || len(results) > 1 {
+			// The URL varies per server (or is a template): name the servers.
+			where = fmt.Sprintf("on %d servers", len(results))
+			rep.URL = ""
+		}
+		fmt.Fprintf(a.io.Out, "%s %s is serving %s (%s, release %s)\n", t.cfg.App, spec.SHA[:12], where, t.name, results[0].Result.Release)
 	}
 	if code != 0 {
 		return exitcode.With(code, errReported)

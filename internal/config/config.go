@@ -287,6 +287,9 @@ var (
 	rateSpec = regexp.MustCompile(`^([0-9]+%?)$`)
 )
 
+// healthVar is a ${NAME} placeholder in health.url.
+var healthVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
+
 func (c *Config) validate() Problems {
 	var ps Problems
 	add := func(p Problem) { ps = append(ps, p) }
@@ -319,7 +322,8 @@ func (c *Config) validate() Problems {
 			add(c.at("env."+k+"#key", "variable names are letters, digits and underscores, not starting with a digit", "env: %q is not a valid variable name", k))
 		}
 	}
-	u, err := url.Parse(c.Health.URL)
+	// ${NAME} takes a variable of the app (env file, then env:) on each server.
+	u, err := url.Parse(healthVar.ReplaceAllString(c.Health.URL, "1"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add(c.at("health.url", "for example http://127.0.0.1:8000/health", "health.url %q is not an http(s) URL", c.Health.URL))
 	}

@@ -115,6 +115,7 @@ func (e *Emulator) runScript(c *command, inst Instance, dir, stdoutPath, stderrP
 	env = append(env,
 		"SSMEMU_INSTANCE_ID="+inst.ID,
 		"SSMEMU_INSTANCE_DIR="+inst.Dir,
+		"HOME="+inst.Dir,
 		"SSMEMU_COMMAND_ID="+c.id,
 		"AWS_SSM_INSTANCE_ID="+inst.ID,
 		"AWS_SSM_REGION_NAME="+e.opts.Region,

@@ -1,0 +1,291 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/sandbox"
+	"github.com/ferryhq/ferry/internal/transport/ssm"
+)
+
+var (
+	agentsOnce sync.Once
+	agentsDir  string
+	agentsErr  error
+)
+
+// testAgents is a FERRY_AGENT_DIR: ferry-agent built for this machine,
+// stand-ins for the other platforms (the sandbox runs Linux scripts here).
+func testAgents(t *testing.T) string {
+	t.Helper()
+	agentsOnce.Do(func() {
+		agentsDir, agentsErr = os.MkdirTemp("", "ferry-cli-agents")
+		if agentsErr != nil {
+			return
+		}
+		for _, goos := range []string{"linux", "windows"} {
+			for _, arch := range []string{"amd64", "arm64"} {
+				out := filepath.Join(agentsDir, ssm.AgentFileName(goos, arch))
+				if goos != runtime.GOOS || arch != runtime.GOARCH {
+					os.WriteFile(out, []byte("stand-in\n"), 0o755)
+					continue
+				}
+				cmd := exec.Command("go", "build", "-o", out, "github.com/ferryhq/ferry/cmd/ferry-agent")
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+				if msg, err := cmd.CombinedOutput(); err != nil {
+					agentsErr = fmt.Errorf("build ferry-agent: %v: %s", err, msg)
+				}
+			}
+		}
+	})
+	if agentsErr != nil {
+		t.Fatal(agentsErr)
+	}
+	return agentsDir
+}
+
+// useSandboxEnv points the SDK's default loader, which reads the process
+// environment, at sb and at nothing else.
+func useSandboxEnv(t *testing.T, sb *sandbox.Sandbox) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	for _, kv := range sb.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+const ssmAppPy = `import json, os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SHA = os.environ.get("FERRY_SHA", "")
+if os.environ.get("FAIL_SHA") and SHA.startswith(os.environ["FAIL_SHA"]):
+    print("crashing on purpose")
+    sys.exit(3)
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"version": SHA}).encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`
+
+// ferry deploy, status and rollback on an ssm environment, through the
+// sandbox, with the SDK configured by the environment alone
+// (AWS_ENDPOINT_URL_SSM and _S3), as a user's shell would.
+func TestDeploySSMEnvironmentThroughSandbox(t *testing.T) {
+	need(t, "git")
+	need(t, "python3")
+	base := t.TempDir()
+	sb, err := sandbox.Start(sandbox.Options{Root: filepath.Join(base, "sb"), Instances: 2,
+		Env: []string{"FERRY_AGENT_CACHE=" + filepath.Join(base, "agent-cache")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := map[string]int{}
+	t.Cleanup(func() {
+		for _, in := range sb.Instances {
+			if h, err := proc.ReadPIDFile(filepath.Join(in.Dir, "app", "run", "app.pid")); err == nil {
+				proc.Stop(h, 5*time.Second)
+			}
+		}
+		sb.Close()
+	})
+	var ids []string
+	for _, in := range sb.Instances {
+		ids = append(ids, in.ID)
+		ports[in.ID] = appPort(t)
+		os.MkdirAll(filepath.Join(in.Dir, "app", "shared"), 0o755)
+		os.WriteFile(filepath.Join(in.Dir, "app", "shared", ".env"), []byte(fmt.Sprintf("PORT=%d\n", ports[in.ID])), 0o644)
+	}
+	useSandboxEnv(t, sb)
+
+	f := &fixture{t: t, dir: filepath.Join(base, "repo")}
+	os.MkdirAll(f.dir, 0o755)
+	f.git("init", "-q", "-b", "main")
+	f.write("app.py", ssmAppPy)
+	f.write("requirements.txt", "# stdlib only\n")
+	f.write("ferry.yml", fmt.Sprintf(`app: ssmapp
+start: python app.py
+pip:
+  no_index: true
+env_file: .env
+health:
+  url: http://127.0.0.1:${PORT}/health
+  version_field: version
+  deadline: 20s
+  interval: 200ms
+environments:
+  sandbox:
+    target: ssm
+    root: ~/app
+    ssm:
+      region: %s
+      bucket: %s
+      instance_ids: [%s]
+      execution_timeout: 10m
+      rollout:
+        max_concurrency: "2"
+        max_errors: "1"
+`, sb.Region, sb.Bucket, strings.Join(ids, ", ")))
+	v1 := f.commit("first")
+	env := map[string]string{"FERRY_AGENT_DIR": testAgents(t)}
+
+	r := ferryIn(t, f.dir, env, "deploy", "sandbox", "--skip-gates", "--json")
+	if r.code != 0 {
+		t.Fatalf("deploy: %s", r)
+	}
+	d := decodeDeploy(t, r)
+	if d.Outcome != "deployed" || len(d.Targets) != 2 {
+		t.Fatalf("deploy result: %+v", d)
+	}
+	for _, id := range ids {
+		if v := version(ports[id]); v != v1 {
+			t.Errorf("%s serves %q, want %s", id, v, v1[:8])
+		}
+		if !strings.Contains(r.err, id+": running") {
+			t.Errorf("no progress for %s:\n%s", id, r.err)
+		}
+	}
+
+	r = ferryIn(t, f.dir, env, "status", "sandbox")
+	if r.code != 0 || strings.Count(r.out, "healthy:") != 2 {
+		t.Fatalf("status: %s", r)
+	}
+	for _, id := range ids {
+		if !strings.Contains(r.out, id) {
+			t.Errorf("status does not report %s:\n%s", id, r.out)
+		}
+	}
+
+	// A commit that crashes on the second instance: it rolls back there,
+	// and ferry rolls the first back too (exit 3).
+	f.write("app.py", ssmAppPy+"# second\n")
+	v2 := f.commit("second")
+	os.WriteFile(filepath.Join(sb.Instances[1].Dir, "app", "shared", ".env"), []byte(fmt.Sprintf("PORT=%d\nFAIL_SHA=%s\n", ports[ids[1]], v2[:12])), 0o644)
+	r = ferryIn(t, f.dir, env, "deploy", "sandbox", "--skip-gates")
+	if r.code != 3 || !strings.Contains(r.err, "fleet rollback") {
+		t.Fatalf("want exit 3 with a fleet rollback: %s", r)
+	}
+	for _, id := range ids {
+		if v := version(ports[id]); v != v1 {
+			t.Errorf("%s serves %q after the fleet rollback, want %s", id, v, v1[:8])
+		}
+	}
+
+	// A bucket that is not there: refused before sending, with a hint.
+	cfg, _ := os.ReadFile(filepath.Join(f.dir, "ferry.yml"))
+	f.write("ferry.yml", strings.Replace(string(cfg), "bucket: "+sb.Bucket, "bucket: missing-bucket", 1))
+	f.commit("no bucket")
+	r = ferryIn(t, f.dir, env, "deploy", "sandbox", "--skip-gates")
+	if r.code != 1 || !strings.Contains(r.err, "missing-bucket does not exist") || !strings.Contains(r.err, "hint: create it") {
+		t.Fatalf("missing bucket: %s", r)
+	}
+}
+
+func version(port int) string {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var doc map[string]string
+	json.NewDecoder(resp.Body).Decode(&doc)
+	return doc["version"]
+}
+
+// ferry demo, as a newcomer runs it from the checkout: three instances
+// deployed, a broken commit rolled back, a healthy status, under 90 s.
+func TestDemo(t *testing.T) {
+	need(t, "git")
+	need(t, "python3")
+	wd, _ := os.Getwd()
+	mod, ok := ssm.FindModule(wd)
+	if !ok {
+		t.Fatal("not in ferry's checkout")
+	}
+	// No AWS anywhere: the demo must not need it.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dir := t.TempDir()
+	start := time.Now()
+	r := ferryIn(t, mod, map[string]string{"FERRY_AGENT_DIR": testAgents(t)}, "demo", "--dir", dir)
+	took := time.Since(start)
+	if r.code != 0 {
+		t.Fatalf("demo: %s", r)
+	}
+	for _, want := range []string{"[1/5]", "[3/5]", "[4/5]", "[5/5]", "exit 3: failed after the switch and rolled back", "All 3 instances serve"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Count(r.out, "✓ i-") != 3 {
+		t.Errorf("want three healthy instances in the final status:\n%s", r.out)
+	}
+	if !strings.Contains(r.err, "Terminated") && !strings.Contains(r.err, "not run") {
+		t.Errorf("the broken deploy should stop the rollout after the first instance:\n%s", r.err)
+	}
+	// The demo stops the apps it started.
+	for _, pidFile := range mustGlob(t, filepath.Join(dir, "instances", "*", "hello", "run", "app.pid")) {
+		if h, err := proc.ReadPIDFile(pidFile); err == nil && proc.Alive(h) {
+			t.Errorf("an app still runs after the demo: %s", pidFile)
+			proc.Stop(h, time.Second)
+		}
+	}
+	if took > 90*time.Second {
+		t.Errorf("the demo took %s, more than 90s", took)
+	}
+	t.Logf("demo took %s", took)
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	m, err := filepath.Glob(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// appPort picks an app port below the ephemeral range (32768 and up), where
+// client connections could take it between this check and the app's bind.
+func appPort(t *testing.T) int {
+	for range 500 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
+}
