@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -258,5 +257,3 @@ func (s *site) release(id string) *agent.Release {
 	}
 	return nil
 }
-
-var _ = context.Background

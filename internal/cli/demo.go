@@ -64,18 +64,6 @@ health:
   version_field: version
   deadline: 20s
   interval: 200ms
-environments:
-  sandbox:
-    target: ssm
-    root: ~/hello
-    ssm:
-      region: %s
-      bucket: %s
-      instance_ids: [%s]
-      execution_timeout: 10m
-      rollout:
-        max_concurrency: "1"
-        max_errors: "0"
 `
 
 func (a *app) demo(ctx context.Context, o demoOpts) error {
@@ -136,7 +124,7 @@ func (a *app) demo(ctx context.Context, o demoOpts) error {
 		}
 	}
 	cfgPath := filepath.Join(repo, "ferry.yml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(demoConfig, sb.Region, sb.Bucket, strings.Join(ids, ", "))), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(demoConfig+sandboxEnvironment(sb)), 0o644); err != nil {
 		return err
 	}
 	git := func(args ...string) (string, error) {

@@ -111,16 +111,22 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 		k, v, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v))
 	}
-	var ids []string
-	for _, in := range sb.Instances {
-		ids = append(ids, in.ID)
-	}
-	fmt.Fprintf(w, `
+	fmt.Fprint(w, `
 # An environment for ferry.yml. root ~/APP is per instance, since each
 # instance has its own HOME; give each app its own port in
 # <instance>/APP/shared/.env (PORT=...) with env_file: .env and
 # health.url: http://127.0.0.1:${PORT}/health.
-environments:
+`+sandboxEnvironment(sb))
+}
+
+// sandboxEnvironment is the environments: section that deploys to every
+// instance of sb, shared by ferry sandbox's hint and ferry demo's config.
+func sandboxEnvironment(sb *sandbox.Sandbox) string {
+	var ids []string
+	for _, in := range sb.Instances {
+		ids = append(ids, in.ID)
+	}
+	return fmt.Sprintf(`environments:
   sandbox:
     target: ssm
     root: ~/hello
