@@ -206,18 +206,11 @@ func runPylintGate(ctx context.Context, e *runEnv, g PylintGate, r *Result) {
 	if old, ok := e.toolEnv.get("PYTHONPATH"); ok && old != "" {
 		pyPath += string(os.PathListSeparator) + old
 	}
-	res, err := e.exec(ctx, argv, map[string]string{"PYTHONPATH": pyPath})
-	if err != nil {
-		execFailed(r, "pylint", err)
-		return
-	}
-	r.Output = res.Output
-	data, err := os.ReadFile(out)
-	if err != nil || len(data) == 0 {
-		// pylint's exit status is a bit mask of message categories; 32 is
-		// a usage error, the only case with no report.
-		toolError(r, fmt.Sprintf("pylint exited %d without a report", res.ExitCode), res)
-		r.Hint = "check gates.pylint.args and the pylint configuration (pylintrc, pyproject.toml)"
+	// pylint's exit status is a bit mask of message categories; 32 is a
+	// usage error, the only case with no report.
+	data, res, ok := e.runForReport(ctx, r, "pylint", argv, map[string]string{"PYTHONPATH": pyPath}, out,
+		"check gates.pylint.args and the pylint configuration (pylintrc, pyproject.toml)")
+	if !ok {
 		return
 	}
 	rep, err := parsePylintJSON2(data, e.appDir)
@@ -337,16 +330,8 @@ func runBanditGate(ctx context.Context, e *runEnv, g BanditGate, r *Result) {
 	argv = append(argv, g.Args...)
 	argv = append(argv, "-r")
 	argv = append(argv, targets...)
-	res, err := e.exec(ctx, argv, nil)
-	if err != nil {
-		execFailed(r, "bandit", err)
-		return
-	}
-	r.Output = res.Output
-	data, err := os.ReadFile(out)
-	if err != nil || len(data) == 0 {
-		toolError(r, fmt.Sprintf("bandit exited %d without a report", res.ExitCode), res)
-		r.Hint = "check gates.bandit.args and the bandit configuration"
+	data, res, ok := e.runForReport(ctx, r, "bandit", argv, nil, out, "check gates.bandit.args and the bandit configuration")
+	if !ok {
 		return
 	}
 	rep, err := parseBandit(data, e.appDir)
@@ -438,4 +423,23 @@ func applyBandit(r *Result, rep banditReport, severity, confidence string) {
 		return
 	}
 	r.Status = StatusPassed
+}
+
+// runForReport runs a tool that writes its machine-readable report to
+// out, and returns the report; a tool that ends without one is a tool
+// error carrying hint.
+func (e *runEnv) runForReport(ctx context.Context, r *Result, name string, argv []string, env map[string]string, out, hint string) ([]byte, procResult, bool) {
+	res, err := e.exec(ctx, argv, env)
+	if err != nil {
+		execFailed(r, name, err)
+		return nil, res, false
+	}
+	r.Output = res.Output
+	data, err := os.ReadFile(out)
+	if err != nil || len(data) == 0 {
+		toolError(r, fmt.Sprintf("%s exited %d without a report", name, res.ExitCode), res)
+		r.Hint = hint
+		return nil, res, false
+	}
+	return data, res, true
 }
