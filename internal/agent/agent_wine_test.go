@@ -3,7 +3,7 @@
 package agent_test
 
 // The agent's Windows build, run under Wine with drive-letter roots and
-// real HTTP from this side. The app is internal/testapp built for Windows
+// real HTTP from this side. The app is internal/testing/testapp built for Windows
 // (no Windows Python can be installed offline), deployed with python: none
 // from a tar.gz archive through a file:///D:/... URL.
 
@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
-	"github.com/ferryhq/ferry/internal/winetest"
+	"github.com/ferryhq/ferry/internal/testing/winetest"
 )
 
 // wineSite is one deployment root on a mapped drive, driven through the
@@ -60,7 +60,7 @@ func wineArtifact(t *testing.T) ([]byte, string) {
 	if wineArtifactCache.tgz != nil {
 		return wineArtifactCache.tgz, wineArtifactCache.sum
 	}
-	exe := winetest.Build(t, "github.com/ferryhq/ferry/internal/testapp")
+	exe := winetest.Build(t, "github.com/ferryhq/ferry/internal/testing/testapp")
 	bin, err := os.ReadFile(exe)
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,9 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/proc"
-	"github.com/ferryhq/ferry/internal/testtool"
-	"github.com/ferryhq/ferry/internal/testwheel"
-	"github.com/ferryhq/ferry/internal/winetest"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testwheel"
+	"github.com/ferryhq/ferry/internal/testing/winetest"
 )
 
 var agentBin string

@@ -15,7 +15,7 @@ import (
 func TestNonPythonApp(t *testing.T) {
 	s := newSite(t)
 	bin := filepath.Join(s.repo, "testapp")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ferryhq/ferry/internal/testapp").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ferryhq/ferry/internal/testing/testapp").CombinedOutput(); err != nil {
 		t.Fatalf("build testapp: %v\n%s", err, out)
 	}
 	os.Remove(filepath.Join(s.repo, "requirements.txt"))

@@ -15,8 +15,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/cli"
 	"github.com/ferryhq/ferry/internal/proc"
-	"github.com/ferryhq/ferry/internal/testtool"
-	"github.com/ferryhq/ferry/internal/testwheel"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
 // need fails under CI and skips elsewhere when a tool is missing.

@@ -1,7 +1,7 @@
 package gates
 
 import (
-	"github.com/ferryhq/ferry/internal/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 
 	"context"
 	"io/fs"

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferryhq/ferry/internal/testwheel"
+	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
 // These tests run the real tools (Debian's pytest, pytest-cov, flake8,

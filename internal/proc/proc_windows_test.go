@@ -183,7 +183,7 @@ func testappExe(t *testing.T) string {
 		t.Skip("FERRY_TESTAPP_EXE is not set and no go toolchain is available to build testapp")
 	}
 	exe := filepath.Join(tempDir(t), "testapp.exe")
-	out, err := exec.Command(gobin, "build", "-o", exe, "github.com/ferryhq/ferry/internal/testapp").CombinedOutput()
+	out, err := exec.Command(gobin, "build", "-o", exe, "github.com/ferryhq/ferry/internal/testing/testapp").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build testapp: %v: %s", err, out)
 	}

@@ -4,7 +4,7 @@ package proc
 
 // The Windows implementation, exercised from Linux under Wine with real
 // processes and real HTTP: testdata/procdriver (built for windows) calls
-// Start/Alive/Stop as a deploy would, the Windows build of internal/testapp
+// Start/Alive/Stop as a deploy would, the Windows build of internal/testing/testapp
 // plays the application, and this side checks the results over loopback.
 
 import (
@@ -21,14 +21,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/internal/winetest"
+	"github.com/ferryhq/ferry/internal/testing/winetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(winetest.Main(m)) }
 
 const (
 	driverPkg  = "github.com/ferryhq/ferry/internal/proc/testdata/procdriver"
-	testappPkg = "github.com/ferryhq/ferry/internal/testapp"
+	testappPkg = "github.com/ferryhq/ferry/internal/testing/testapp"
 	// ctrlBreakHelperEnv must equal ctrlBreakEnv in proc_windows.go (a
 	// drift makes TestWineCtrlBreakNeedsAConsole fail).
 	ctrlBreakHelperEnv = "FERRY_PROC_CTRL_BREAK_PID"

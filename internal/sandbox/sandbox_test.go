@@ -1,7 +1,7 @@
 package sandbox_test
 
 import (
-	"github.com/ferryhq/ferry/internal/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 
 	"context"
 	"encoding/json"

@@ -1,7 +1,7 @@
 package ssmemu_test
 
 import (
-	"github.com/ferryhq/ferry/internal/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 
 	"bytes"
 	"os"

@@ -21,7 +21,7 @@ import (
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/pyenv"
 	"github.com/ferryhq/ferry/internal/sandbox"
-	"github.com/ferryhq/ferry/internal/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 	"github.com/ferryhq/ferry/internal/transport"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
 )

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/agent"
-	"github.com/ferryhq/ferry/internal/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

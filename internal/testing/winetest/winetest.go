@@ -11,7 +11,7 @@
 //
 //	func TestSomething(t *testing.T) {
 //		w := winetest.Shared(t)
-//		exe := winetest.Build(t, "github.com/ferryhq/ferry/internal/testapp")
+//		exe := winetest.Build(t, "github.com/ferryhq/ferry/internal/testing/testapp")
 //		res, err := w.Run(ctx, exe, []string{"-x"}, winetest.RunOptions{})
 //	}
 //

@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-const helloPkg = "github.com/ferryhq/ferry/internal/winetest/testdata/hello"
+const helloPkg = "github.com/ferryhq/ferry/internal/testing/winetest/testdata/hello"
 
 type helloOut struct {
 	Args []string `json:"args"`

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferryhq/ferry/internal/testtool"
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
 
 // TestPipInstallsWheel proves the wheel is one pip accepts: it installs it
