@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
 )
 
@@ -32,21 +33,21 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 	}
 	if err := spec.Validate(); err != nil {
 		res.Error = "invalid spec: " + strings.ReplaceAll(err.Error(), "\n", "; ")
-		res.Hint = "the spec is made by ferry; if you wrote it by hand, see docs/ARCHITECTURE.md for its fields"
+		res.Hints = []string{"the spec is made by ferry; if you wrote it by hand, see docs/ARCHITECTURE.md for its fields"}
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
 	root, err := ResolveRoot(spec.Root)
 	if err != nil {
 		res.Error = err.Error()
-		res.Hint = "set HOME for the account the agent runs as, or give an absolute root"
+		res.Hints = []string{"set HOME for the account the agent runs as, or give an absolute root"}
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
 	sup, err := supervisorFor(spec.RunAs)
 	if err != nil {
 		res.Error = err.Error()
-		res.Hint = "use run_as: process"
+		res.Hints = []string{"use run_as: process"}
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
@@ -86,12 +87,15 @@ func (o *op) warn(msg string) {
 	o.emit(Event{Event: "warn", Msg: msg})
 }
 
-func (o *op) fail(err error, hint string) {
+// fail records the operation's first error and adds its hints.
+func (o *op) fail(err error, hints ...string) {
 	if o.res.Error == "" {
 		o.res.Error = err.Error()
 	}
-	if o.res.Hint == "" {
-		o.res.Hint = hint
+	for _, h := range append(fail.Hints(err), hints...) {
+		if h != "" {
+			o.res.Hints = append(o.res.Hints, h)
+		}
 	}
 }
 

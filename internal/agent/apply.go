@@ -452,7 +452,7 @@ func (d *deploy) failBeforeSwitch(stepName string, err error) string {
 	}[stepName]
 	d.fail(fmt.Errorf("%s: %w", stepName, err), hint)
 	if d.old != "" {
-		d.res.Hint += "; the current release " + d.old + " is untouched and still serving"
+		d.res.Hints = append(d.res.Hints, "the current release "+d.old+" is untouched and still serving")
 	}
 	return OutcomeFailed
 }
@@ -475,7 +475,7 @@ func (d *deploy) restore(ctx context.Context, stepName string, cause error) stri
 			d.warn(err.Error())
 		}
 		pointCurrent(d.l, "")
-		d.res.Hint = "this was the first deploy, so nothing serves; see the log tail and shared/logs/app-" + d.id + ".log"
+		d.res.Hints = append(d.res.Hints, "this was the first deploy, so nothing serves; see the log tail and shared/logs/app-"+d.id+".log")
 		return OutcomeFailed
 	}
 	if !d.stopped && !d.switched {
@@ -501,11 +501,11 @@ func (d *deploy) restore(ctx context.Context, stepName string, cause error) stri
 		return nil
 	}})
 	if err != nil {
-		d.res.Hint = "rollback failed: nothing may be serving. Check shared/logs/ and run ferry status, then ferry rollback --to a known good SHA"
+		d.res.Hints = append(d.res.Hints, "rollback failed: nothing may be serving. Check shared/logs/ and run ferry status, then ferry rollback --to a known good SHA")
 		d.res.Error += "; rollback: " + err.Error()
 		return OutcomeRollbackFailed
 	}
-	d.res.Hint = fmt.Sprintf("rolled back to %s, which serves again; the failed release %s is kept for diagnosis (log: shared/logs/app-%s.log)", d.old, d.id, d.id)
+	d.res.Hints = append(d.res.Hints, fmt.Sprintf("rolled back to %s, which serves again; the failed release %s is kept for diagnosis (log: shared/logs/app-%s.log)", d.old, d.id, d.id))
 	return OutcomeRolledBack
 }
 

@@ -31,8 +31,8 @@ func TestLockContentionWaitAndStaleTakeover(t *testing.T) {
 	if !strings.Contains(r.result.Error, "tester") || !strings.Contains(r.result.Error, "since") || r.result.Lock == nil || r.result.Lock.PID != holder.Process.Pid {
 		t.Fatalf("the refusal must name who holds the lock and since when: %s", r)
 	}
-	if !strings.Contains(r.result.Hint, "--lock-wait") || !strings.Contains(r.result.Hint, "ferry unlock") {
-		t.Fatalf("hint should offer --lock-wait and unlock: %q", r.result.Hint)
+	if hint := strings.Join(r.result.Hints, "\n"); !strings.Contains(hint, "--lock-wait") || !strings.Contains(hint, "ferry unlock") {
+		t.Fatalf("hint should offer --lock-wait and unlock: %q", hint)
 	}
 
 	// The holder dies (kill -9): its lock is stale and the next deploy

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"errors"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 // Outcomes of an operation, as the result and the audit trail name them.
@@ -51,10 +53,11 @@ type Result struct {
 	VenvReused  bool         `json:"venv_reused,omitempty"`
 	Steps       []StepResult `json:"steps,omitempty"`
 	Error       string       `json:"error,omitempty"`
-	Hint        string       `json:"hint,omitempty"`
-	LogTail     []string     `json:"log_tail,omitempty"`
-	Warnings    []string     `json:"warnings,omitempty"`
-	DurationMS  int64        `json:"duration_ms"`
+	// Hints say what to do about Error, most useful first.
+	Hints      []string `json:"hints,omitempty"`
+	LogTail    []string `json:"log_tail,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
 	// Status, Releases and Lock answer the read-only operations.
 	Status   *Status    `json:"status,omitempty"`
 	Releases []Release  `json:"releases,omitempty"`
@@ -87,4 +90,17 @@ func (r *Result) finish(outcome string, start time.Time) {
 	r.Outcome = outcome
 	r.ExitCode = outcomeCode[outcome]
 	r.DurationMS = time.Since(start).Milliseconds()
+}
+
+// Err is the result's failure as ferry's one error type, nil on success,
+// so that the CLI prints an agent's failure exactly like its own.
+func (r *Result) Err() error {
+	if r.ExitCode == exitcode.OK {
+		return nil
+	}
+	msg := r.Error
+	if msg == "" {
+		msg = r.Outcome
+	}
+	return fail.New(r.ExitCode, errors.New(msg), r.Hints...)
 }

@@ -118,10 +118,10 @@ func (o *op) restoreAfterRollback(ctx context.Context, from string, h proc.Handl
 	}})
 	if err != nil {
 		o.res.Error += "; restore: " + err.Error()
-		o.res.Hint = "nothing may be serving: check shared/logs/ and run ferry status"
+		o.res.Hints = append(o.res.Hints, "nothing may be serving: check shared/logs/ and run ferry status")
 		return OutcomeRollbackFailed
 	}
-	o.res.Hint = "the rollback target did not come up healthy; " + from + " serves again"
+	o.res.Hints = append(o.res.Hints, "the rollback target did not come up healthy; "+from+" serves again")
 	return OutcomeRolledBack
 }
 

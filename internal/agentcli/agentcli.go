@@ -59,7 +59,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	enc := json.NewEncoder(stdout)
 	fail := func(msg string) int {
-		res := agent.Result{Op: op, Outcome: agent.OutcomeInvalid, ExitCode: exitcode.Usage, Error: msg, Hint: "run ferry-agent --help"}
+		res := agent.Result{Op: op, Outcome: agent.OutcomeInvalid, ExitCode: exitcode.Usage, Error: msg, Hints: []string{"run ferry-agent --help"}}
 		enc.Encode(agent.Event{Event: "result", Result: &res})
 		return exitcode.Usage
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
 	"github.com/ferryhq/ferry/internal/gitrepo"
 )
@@ -23,7 +24,7 @@ func (a *app) checkCmd() *cobra.Command {
 app directory of this work tree. Exit 0 when every blocking gate passes, 6
 when one fails, 2 for bad configuration. With GITHUB_STEP_SUMMARY set, a
 Markdown report is added to the job summary.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
@@ -33,21 +34,17 @@ Markdown report is added to the job summary.`,
 			if cfg.HasKey("dir") {
 				repo, err := gitrepo.Open(appDir)
 				if err != nil {
-					return withHint(exitcode.Usage, err, "dir: is relative to the repository; run inside it")
+					return fail.New(exitcode.Usage, err, "dir: is relative to the repository; run inside it")
 				}
 				appDir = filepath.Join(repo.Dir, filepath.FromSlash(cfg.Dir))
 			}
 			if env != "" {
 				if _, ok := cfg.Environments[env]; !ok {
-					return withHint(exitcode.Usage, fmt.Errorf("unknown environment %q", env), "name one of "+fmt.Sprint(cfg.EnvironmentNames()))
+					return fail.New(exitcode.Usage, fmt.Errorf("unknown environment %q", env), "name one of "+fmt.Sprint(cfg.EnvironmentNames()))
 				}
 			}
 			rep, err := a.runGates(cmd.Context(), cfg, appDir, env)
 			if err != nil {
-				var ce *gates.ConfigError
-				if asConfigError(err, &ce) {
-					return exitcode.With(exitcode.Usage, err)
-				}
 				return err
 			}
 			if junit != "" {
@@ -68,7 +65,7 @@ Markdown report is added to the job summary.`,
 				gates.WriteTerminal(a.io.Out, rep, a.color())
 			}
 			if !rep.Passed {
-				return exitcode.With(exitcode.Refused, errReported)
+				return fail.New(exitcode.Refused, errReported)
 			}
 			return nil
 		},

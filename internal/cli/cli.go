@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 // Version is ferry's version, set at build time.
@@ -31,20 +32,6 @@ type IO struct {
 	ErrIsTerminal bool
 	// Getenv reads the environment; tests inject their own.
 	Getenv func(string) string
-}
-
-// hintError is an error with advice for the person who reads it.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
-
-// withHint attaches advice and an exit code to err.
-func withHint(code int, err error, hint string) error {
-	return exitcode.With(code, &hintError{err: err, hint: hint})
 }
 
 // app holds what every command shares.
@@ -83,47 +70,39 @@ func Main(args []string, streams IO) int {
 	if err == nil {
 		return exitcode.OK
 	}
-	code := exitcode.Code(err)
-	var ps config.Problems
-	if errors.As(err, &ps) {
-		code = exitcode.Usage
-	}
 	if !errors.Is(err, errReported) {
-		a.printError(err)
+		fail.Format(a.io.Err, err)
 	}
-	if code == exitcode.Failed && isUsage(err) {
-		code = exitcode.Usage
-	}
-	return code
+	return fail.Code(err)
 }
 
-// errReported marks a failure already explained on the terminal.
+// errReported marks a failure already explained on the terminal (a
+// failing gate report, an unhealthy status): only its exit code is left.
 var errReported = errors.New("reported")
 
-func isUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs"} {
-		if strings.Contains(s, p) {
-			return true
+// usageArgs makes cobra's argument checks usage errors (exit 2) that say
+// where to look, so no error text is ever matched.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return fail.Usage(err, "run "+cmd.CommandPath()+" --help")
 		}
+		return nil
 	}
-	return false
 }
 
-func (a *app) printError(err error) {
-	var ps config.Problems
-	if errors.As(err, &ps) {
-		fmt.Fprintln(a.io.Err, ps.Error())
-		return
+// noSubcommand refuses a word that names no command, suggesting the
+// command that was probably meant.
+func noSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
 	}
-	fmt.Fprintf(a.io.Err, "ferry: %v\n", err)
-	var h *hintError
-	if errors.As(err, &h) && h.hint != "" {
-		fmt.Fprintf(a.io.Err, "hint: %s\n", h.hint)
+	var hints []string
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		hints = append(hints, fmt.Sprintf("did you mean %s?", strings.Join(s, " or ")))
 	}
-	if isUsage(err) {
-		fmt.Fprintln(a.io.Err, "hint: run ferry --help")
-	}
+	hints = append(hints, "run "+cmd.CommandPath()+" --help")
+	return fail.Usage(fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()), hints...)
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -142,10 +121,16 @@ Exit codes:
   4  rollback failed: a person is needed
   5  another deploy holds the lock
   6  refused by policy (a blocking gate, a window, a freeze)`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       Version,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		Version:                    Version,
+		Args:                       noSubcommand,
+		SuggestionsMinimumDistance: 2,
+		RunE:                       func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fail.Usage(err, "run "+cmd.CommandPath()+" --help")
+	})
 	root.PersistentFlags().StringVarP(&a.configPath, "config", "c", config.FileName, "path to ferry.yml")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "print the result as JSON on stdout")
 	root.PersistentFlags().BoolVar(&a.noColor, "no-color", false, "no colours (NO_COLOR is honoured too)")

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
 
@@ -40,7 +41,7 @@ instances), deploys examples/hello to all three exactly as it would to
 EC2, then deploys a broken commit, which fails its health check on the
 first instance, rolls back there, and stops the rollout. It ends with the
 status of each instance. Run it from ferry's source checkout.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.demo(cmd.Context(), o) },
 	}
 	cmd.Flags().StringVar(&o.dir, "dir", "", "directory for the sandbox and the demo repository (default: a new temporary directory, kept)")
@@ -72,11 +73,11 @@ func (a *app) demo(ctx context.Context, o demoOpts) error {
 	mod, ok := ssm.FindModule(wd)
 	hello := filepath.Join(mod, "examples", "hello")
 	if _, err := os.Stat(filepath.Join(hello, "app.py")); !ok || err != nil {
-		return withHint(exitcode.Usage, errors.New("ferry demo deploys examples/hello from ferry's source checkout, and this is not one"),
+		return fail.New(exitcode.Usage, errors.New("ferry demo deploys examples/hello from ferry's source checkout, and this is not one"),
 			"run it from the checkout: go run ./cmd/ferry demo")
 	}
 	if _, err := exec.LookPath("git"); err != nil {
-		return withHint(exitcode.Failed, errors.New("ferry demo needs git"), "install git")
+		return fail.New(exitcode.Failed, errors.New("ferry demo needs git"), "install git")
 	}
 	p := &progress{color: a.color()}
 	step := func(n int, format string, args ...any) {
@@ -163,14 +164,14 @@ func (a *app) demo(ctx context.Context, o demoOpts) error {
 		root.SetErr(a.io.Err)
 		err := root.ExecuteContext(ctx)
 		if err != nil && !errors.Is(err, errReported) {
-			inner.printError(err)
+			fail.Format(inner.io.Err, err)
 		}
-		return exitcode.Code(err)
+		return fail.Code(err)
 	}
 
 	step(3, "Deploying %s to the %d instances through SSM: one SendCommand, which SSM runs on one instance at a time (max_concurrency 1). Each instance downloads ferry-agent and the commit's archive from S3, builds a venv and starts the app. (The demo skips quality gates: see ferry check.)", good[:12], demoInstances)
 	if code := ferry("deploy", "sandbox", "--skip-gates"); code != 0 {
-		return withHint(code, fmt.Errorf("the first deploy failed (exit %d)", code), "see the messages above; the sandbox files are in "+sb.Root)
+		return fail.New(code, fmt.Errorf("the first deploy failed (exit %d)", code), "see the messages above; the sandbox files are in "+sb.Root)
 	}
 	for _, id := range ids {
 		fmt.Fprintf(w, "      %s serves %s at http://127.0.0.1:%d/\n", id, short(demoVersion(ports[id])), ports[id])
@@ -196,7 +197,7 @@ func (a *app) demo(ctx context.Context, o demoOpts) error {
 
 	step(5, "Status of each instance.")
 	if code := ferry("status", "sandbox"); code != 0 {
-		return withHint(code, fmt.Errorf("status reports a problem (exit %d)", code), "see above")
+		return fail.New(code, fmt.Errorf("status reports a problem (exit %d)", code), "see above")
 	}
 	fmt.Fprintln(w)
 	healthy := 0

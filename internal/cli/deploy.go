@@ -15,6 +15,7 @@ import (
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gitrepo"
 	"github.com/ferryhq/ferry/internal/transport"
 )
@@ -37,20 +38,20 @@ func (a *app) resolveEnv(cfg *config.Config, args []string, repo *gitrepo.Repo) 
 	names := strings.Join(cfg.EnvironmentNames(), ", ")
 	if len(args) > 0 {
 		if _, ok := cfg.Environments[args[0]]; !ok {
-			return "", withHint(exitcode.Usage, fmt.Errorf("unknown environment %q", args[0]), fmt.Sprintf("%s defines: %s", cfg.File, names))
+			return "", fail.New(exitcode.Usage, fmt.Errorf("unknown environment %q", args[0]), fmt.Sprintf("%s defines: %s", cfg.File, names))
 		}
 		return args[0], nil
 	}
 	if repo == nil {
-		return "", withHint(exitcode.Usage, errors.New("no environment given"), "name one of: "+names)
+		return "", fail.New(exitcode.Usage, errors.New("no environment given"), "name one of: "+names)
 	}
 	branch, err := repo.Branch()
 	if err != nil {
-		return "", withHint(exitcode.Usage, fmt.Errorf("no environment given and %w", err), "name one of: "+names)
+		return "", fail.New(exitcode.Usage, fmt.Errorf("no environment given and %w", err), "name one of: "+names)
 	}
 	name, ok := cfg.EnvironmentForBranch(branch)
 	if !ok {
-		return "", withHint(exitcode.Usage, fmt.Errorf("no environment deploys branch %q", branch), "name one of "+names+", or set branch: in ferry.yml")
+		return "", fail.New(exitcode.Usage, fmt.Errorf("no environment deploys branch %q", branch), "name one of "+names+", or set branch: in ferry.yml")
 	}
 	return name, nil
 }
@@ -62,7 +63,7 @@ func (a *app) target(cfg *config.Config, args []string, needRepo bool) (*target,
 	if repoErr == nil {
 		t.repo = repo
 	} else if needRepo {
-		return nil, withHint(exitcode.Usage, repoErr, "ferry deploys commits: run it inside the app's git repository")
+		return nil, fail.New(exitcode.Usage, repoErr, "ferry deploys commits: run it inside the app's git repository")
 	}
 	var rp *gitrepo.Repo
 	if repoErr == nil {
@@ -78,7 +79,7 @@ func (a *app) target(cfg *config.Config, args []string, needRepo bool) (*target,
 		if cfg.Dir == "." && !hasExplicitDir(cfg) {
 			t.appDir, err = repo.Rel(cfgDir)
 			if err != nil {
-				return nil, withHint(exitcode.Usage, err, "keep ferry.yml inside the repository")
+				return nil, fail.New(exitcode.Usage, err, "keep ferry.yml inside the repository")
 			}
 		} else {
 			t.appDir = filepath.ToSlash(filepath.Clean(cfg.Dir))
@@ -111,7 +112,7 @@ var ssmTransportHook func(a *app, t *target) (transport.Transport, error)
 
 func (a *app) ssmTransport(t *target) (transport.Transport, error) {
 	if ssmTransportHook == nil {
-		return nil, withHint(exitcode.Usage, fmt.Errorf("environment %s uses target ssm, which this build does not include", t.name), "use target: local")
+		return nil, fail.New(exitcode.Usage, fmt.Errorf("environment %s uses target ssm, which this build does not include", t.name), "use target: local")
 	}
 	return ssmTransportHook(a, t)
 }
@@ -146,7 +147,7 @@ func (a *app) deployCmd() *cobra.Command {
 		Long: `Deploy the commit --ref (default HEAD) to ENV, or, without ENV, to the
 environment whose branch: is the current branch (GITHUB_REF_NAME in GitHub
 Actions). Uncommitted changes are not deployed: commit them first.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.deploy(cmd.Context(), args, o) },
 	}
 	cmd.Flags().StringVar(&o.ref, "ref", "HEAD", "the commit to deploy: a branch, tag or SHA")
@@ -166,7 +167,7 @@ func (a *app) deploy(ctx context.Context, args []string, o deployOpts) error {
 	}
 	sha, err := t.repo.Resolve(o.ref)
 	if err != nil {
-		return withHint(exitcode.Usage, err, "give --ref a branch, tag or commit SHA that exists locally (git fetch first?)")
+		return fail.New(exitcode.Usage, err, "give --ref a branch, tag or commit SHA that exists locally (git fetch first?)")
 	}
 	if o.ref == "HEAD" {
 		dirty, err := t.repo.Dirty()
@@ -174,12 +175,12 @@ func (a *app) deploy(ctx context.Context, args []string, o deployOpts) error {
 			return err
 		}
 		if len(dirty) > 0 {
-			return withHint(exitcode.Usage, fmt.Errorf("uncommitted changes are not deployable: %s", strings.Join(first(dirty, 5), ", ")),
+			return fail.New(exitcode.Usage, fmt.Errorf("uncommitted changes are not deployable: %s", strings.Join(first(dirty, 5), ", ")),
 				"commit (or stash) them and deploy again; ferry deploys commits, never the work tree")
 		}
 	}
 	if !t.repo.HasPath(sha, t.appDir) {
-		return withHint(exitcode.Usage, fmt.Errorf("the app directory %s does not exist at %s", t.appDir, sha[:12]), "check dir: in ferry.yml")
+		return fail.New(exitcode.Usage, fmt.Errorf("the app directory %s does not exist at %s", t.appDir, sha[:12]), "check dir: in ferry.yml")
 	}
 	gates, err := a.runGatesForDeploy(ctx, t, sha, o.skipGates)
 	if err != nil {
@@ -266,7 +267,7 @@ func (a *app) report(t *target, spec agent.Spec, results []transport.TargetResul
 		fmt.Fprintf(a.io.Out, "%s %s is serving %s (%s, release %s)\n", t.cfg.App, spec.SHA[:12], where, t.name, results[0].Result.Release)
 	}
 	if code != 0 {
-		return exitcode.With(code, errReported)
+		return fail.New(code, errReported)
 	}
 	return nil
 }
@@ -291,18 +292,13 @@ func (a *app) summarize(t *target, spec agent.Spec, results []transport.TargetRe
 			fmt.Fprintf(a.io.Err, " (release %s)", res.Release)
 		}
 		fmt.Fprintln(a.io.Err)
-		if res.Error != "" {
-			fmt.Fprintf(a.io.Err, "  error: %s\n", res.Error)
-		}
 		if len(res.LogTail) > 0 {
 			fmt.Fprintf(a.io.Err, "  last %d lines of the failed release's log:\n", len(res.LogTail))
 			for _, l := range res.LogTail {
 				fmt.Fprintf(a.io.Err, "    %s\n", l)
 			}
 		}
-		if res.Hint != "" {
-			fmt.Fprintf(a.io.Err, "hint: %s\n", res.Hint)
-		}
+		fail.Format(a.io.Err, res.Err())
 		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", r.Target, res.Outcome, res.Release, fmtMS(res.DurationMS))
 	}
 	if a.inActions() {

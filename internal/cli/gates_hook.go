@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
 )
 
@@ -45,7 +45,7 @@ func (a *app) runGatesForDeploy(ctx context.Context, t *target, sha string, skip
 	}
 	gates.WriteTerminal(a.io.Err, rep, a.color())
 	if !rep.Passed {
-		return nil, withHint(exitcode.Refused, fmt.Errorf("deploy refused: blocking gate %s failed", strings.Join(rep.BlockingFailures(), ", ")),
+		return nil, fail.New(exitcode.Refused, fmt.Errorf("deploy refused: blocking gate %s failed", strings.Join(rep.BlockingFailures(), ", ")),
 			"fix what the gates report and commit, or run ferry check to iterate; --skip-gates deploys anyway and is recorded")
 	}
 	return &gateSummary{report: rep}, nil
@@ -70,8 +70,4 @@ func (a *app) runGates(ctx context.Context, cfg *config.Config, appDir, env stri
 		}
 	}
 	return rep, nil
-}
-
-func asConfigError(err error, target **gates.ConfigError) bool {
-	return errors.As(err, target)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/transport"
 )
 
@@ -20,7 +21,7 @@ func (a *app) rollbackCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback ENV",
 		Short: "Return ENV to the previous good release (or --to SHA) without reinstalling",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := a.targetFromConfig(args)
 			if err != nil {
@@ -69,7 +70,7 @@ func (a *app) readOp(ctx context.Context, args []string, op string) (*target, []
 	}
 	for _, r := range results {
 		if r.Result.ExitCode != 0 {
-			return t, results, withHint(r.Result.ExitCode, fmt.Errorf("%s on %s: %s", op, r.Target, r.Result.Error), r.Result.Hint)
+			return t, results, fmt.Errorf("%s on %s: %w", op, r.Target, r.Result.Err())
 		}
 	}
 	return t, results, nil
@@ -85,7 +86,7 @@ func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status ENV",
 		Short: "Show the current and previous release, who deployed them, whether the app runs and answers healthy",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, results, err := a.readOp(cmd.Context(), args, agent.OpStatus)
 			if err != nil {
@@ -124,7 +125,7 @@ func (a *app) statusCmd() *cobra.Command {
 				}
 			}
 			if unhealthy {
-				return exitcode.With(exitcode.Failed, errReported)
+				return fail.New(exitcode.Failed, errReported)
 			}
 			return nil
 		},
@@ -135,7 +136,7 @@ func (a *app) releasesCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "releases ENV",
 		Short: "List the releases of ENV with their outcome",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, results, err := a.readOp(cmd.Context(), args, agent.OpReleases)
 			if err != nil {
@@ -175,7 +176,7 @@ func (a *app) unlockCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "unlock ENV",
 		Short: "Remove ENV's deploy lock, for when its holder is known to be dead",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, results, err := a.readOp(cmd.Context(), args, agent.OpUnlock)
 			if err != nil {

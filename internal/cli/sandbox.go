@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/sandbox"
 )
@@ -38,10 +39,10 @@ the apps its instances started.`,
 		Example: `  ferry sandbox --instances 2
   # in another terminal, after pasting the printed exports and environment:
   ferry deploy sandbox`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.instances < 1 || o.instances > 200 {
-				return withHint(exitcode.Usage, fmt.Errorf("--instances %d is out of range", o.instances), "give 1 to 200")
+				return fail.New(exitcode.Usage, fmt.Errorf("--instances %d is out of range", o.instances), "give 1 to 200")
 			}
 			sb, err := startSandbox(o.dir, o.instances, o.port, "ferry-sandbox-")
 			if err != nil {
@@ -81,7 +82,7 @@ func startSandbox(dir string, instances, port int, tmpPattern string) (*sandbox.
 	}
 	sb, err := sandbox.Start(opts)
 	if err != nil {
-		return nil, withHint(exitcode.Failed, fmt.Errorf("start sandbox: %w", err), "choose other ports with --port, or leave it out to pick free ones")
+		return nil, fail.New(exitcode.Failed, fmt.Errorf("start sandbox: %w", err), "choose other ports with --port, or leave it out to pick free ones")
 	}
 	return sb, nil
 }

@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/transport"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
@@ -52,26 +49,5 @@ func newSSMTransport(a *app, t *target) (transport.Transport, error) {
 		Agents:    ssm.DefaultAgentSource(a.getenv),
 		AWSConfig: awsOverride(a),
 	}
-	tr, err := ssm.New(opts)
-	if err != nil {
-		return nil, hinted(err)
-	}
-	return ssmTransport{tr}, nil
-}
-
-// ssmTransport turns the transport's advice into the CLI's hints.
-type ssmTransport struct{ tr *ssm.Transport }
-
-// Run implements transport.Transport.
-func (s ssmTransport) Run(ctx context.Context, spec agent.Spec, progress transport.Progress) ([]transport.TargetResult, error) {
-	res, err := s.tr.Run(ctx, spec, progress)
-	return res, hinted(err)
-}
-
-func hinted(err error) error {
-	var he *ssm.HintError
-	if errors.As(err, &he) {
-		return withHint(he.ExitCode(), err, he.Hint)
-	}
-	return err
+	return ssm.New(opts)
 }

@@ -13,7 +13,7 @@ func (a *app) validateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate [FILE]",
 		Short: "Check a ferry.yml and report every problem with its line and column",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := a.configPath
 			if len(args) == 1 {
@@ -36,7 +36,7 @@ func (a *app) schemaCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of ferry.yml, for editors",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := json.MarshalIndent(config.Schema(), "", "  ")
 			if err != nil {

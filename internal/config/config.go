@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
 )
 
@@ -140,7 +141,7 @@ func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, Problems{{File: path, Message: "no such file", Hint: "run ferry in the directory that holds ferry.yml, or pass --config PATH"}}
+			return nil, problems{{File: path, Message: "no such file", Hint: "run ferry in the directory that holds ferry.yml, or pass --config PATH"}}.err()
 		}
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -154,23 +155,23 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}
+			return nil, problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}.err()
 		}
-		return nil, Problems{yamlSyntax(name, err)}
+		return nil, problems{yamlSyntax(name, err)}.err()
 	}
 	c := &Config{File: name}
 	d := &decoder{file: name, paths: map[string]*yaml.Node{}}
 	if len(root.Content) == 0 {
-		return nil, Problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}
+		return nil, problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}.err()
 	}
 	d.decode(root.Content[0], reflect.ValueOf(c).Elem(), "")
 	c.nodes = d.paths
 	if len(d.problems) > 0 {
-		return nil, d.problems
+		return nil, d.problems.err()
 	}
 	c.applyDefaults()
-	if ps := c.validate(); len(ps) > 0 {
-		return nil, ps
+	if errs := c.validate(); len(errs) > 0 {
+		return nil, joinProblems(errs)
 	}
 	return c, nil
 }
@@ -184,8 +185,8 @@ func displayName(name string) string {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlSyntax(name string, err error) Problem {
-	p := Problem{File: name, Message: err.Error(), Hint: "check the indentation and quoting around that line"}
+func yamlSyntax(name string, err error) problem {
+	p := problem{File: name, Message: err.Error(), Hint: "check the indentation and quoting around that line"}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		fmt.Sscan(m[1], &p.Line)
 		p.Col = 1
@@ -269,8 +270,8 @@ func (c *Config) applyDefaults() {
 
 // at returns the problem position for a dotted key path: the value's
 // node, or the key's when asked with "#key", or the top of the file.
-func (c *Config) at(path, hint, format string, args ...any) Problem {
-	p := Problem{File: c.File, Message: fmt.Sprintf(format, args...), Hint: hint, Line: 1, Col: 1}
+func (c *Config) at(path, hint, format string, args ...any) problem {
+	p := problem{File: c.File, Message: fmt.Sprintf(format, args...), Hint: hint, Line: 1, Col: 1}
 	if n := c.nodes[path]; n != nil {
 		p.Line, p.Col = n.Line, n.Column
 	} else if n := c.nodes[path+"#key"]; n != nil {
@@ -290,9 +291,9 @@ var (
 // healthVar is a ${NAME} placeholder in health.url.
 var healthVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
-func (c *Config) validate() Problems {
-	var ps Problems
-	add := func(p Problem) { ps = append(ps, p) }
+func (c *Config) validate() []error {
+	var ps []error
+	add := func(p problem) { ps = append(ps, p.err()) }
 	if c.App == "" {
 		add(c.at("app", "add a line such as `app: billing` at the top", "app is required"))
 	} else if !appName.MatchString(c.App) {
@@ -352,8 +353,12 @@ func (c *Config) validate() Problems {
 			add(c.at("pip.index_url", "for example https://pypi.org/simple", "pip.index_url %q is not an http(s) URL", c.Pip.IndexURL))
 		}
 	}
-	for _, gp := range c.Gates.Validate() {
-		add(c.at("gates."+gp.Field, gp.Hint, "gates.%s: %s", gp.Field, gp.Message))
+	// The gates check their own fields; ferry.yml knows where each was written.
+	if err := c.Gates.Validate(func(field string) string {
+		p := c.at("gates."+field, "", "gates.%s", field)
+		return fmt.Sprintf("%s:%d:%d: gates.%s", p.File, p.Line, p.Col, field)
+	}); err != nil {
+		ps = append(ps, fail.Problems(err)...)
 	}
 	if len(c.Environments) == 0 {
 		add(c.at("environments", "add at least one, e.g.\n  environments:\n    local:\n      target: local", "no environments are defined"))
@@ -393,9 +398,9 @@ func (c *Config) validate() Problems {
 	return ps
 }
 
-func (c *Config) validateSSM(p string, e *Environment) Problems {
-	var ps Problems
-	add := func(x Problem) { ps = append(ps, x) }
+func (c *Config) validateSSM(p string, e *Environment) []error {
+	var ps []error
+	add := func(x problem) { ps = append(ps, x.err()) }
 	if e.Root == "" {
 		add(c.at(p+".root", `the app's directory on the servers, e.g. C:\Apps\billing or /srv/billing`, "root is required for an ssm target"))
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 const minimal = "app: hello\nenvironments:\n  local: {}\n"
@@ -53,11 +56,17 @@ func TestProblemsCarryLineColumnAndHint(t *testing.T) {
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %q lacks %q", err, tc.want)
+			if fail.Code(err) != exitcode.Usage {
+				t.Fatalf("exit code %d, want usage", fail.Code(err))
 			}
-			if tc.hint != "" && !strings.Contains(err.Error(), "hint: ") || !strings.Contains(err.Error(), tc.hint) {
-				t.Fatalf("error %q lacks hint %q", err, tc.hint)
+			var b strings.Builder
+			fail.Format(&b, err)
+			out := b.String()
+			if !strings.HasPrefix(out, "error: ") || !strings.Contains(out, tc.want) {
+				t.Fatalf("error %q lacks %q", out, tc.want)
+			}
+			if tc.hint != "" && !strings.Contains(out, "hint: ") || !strings.Contains(out, tc.hint) {
+				t.Fatalf("error %q lacks hint %q", out, tc.hint)
 			}
 		})
 	}
@@ -65,8 +74,7 @@ func TestProblemsCarryLineColumnAndHint(t *testing.T) {
 
 func TestAllProblemsAtOnce(t *testing.T) {
 	_, err := Parse("ferry.yml", []byte("app: x\nkeep_releases: 0\nhealth: {status: 9}\nenvironments: {l: {}}\n"))
-	ps, ok := err.(Problems)
-	if !ok || len(ps) != 2 {
+	if ps := fail.Problems(err); len(ps) != 2 {
 		t.Fatalf("want 2 problems at once, got %v", err)
 	}
 }

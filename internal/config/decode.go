@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -9,11 +10,13 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
-// Problem is one thing wrong in a configuration file, located where a
-// person will look for it.
-type Problem struct {
+// problem is one thing wrong in a configuration file, located where a
+// person will look for it. It leaves the package as a *fail.Error.
+type problem struct {
 	File    string
 	Line    int
 	Col     int
@@ -21,31 +24,33 @@ type Problem struct {
 	Hint    string
 }
 
-func (p Problem) Error() string {
+func (p problem) err() error {
 	loc := p.File
 	if p.Line > 0 {
 		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 	}
-	s := loc + ": " + p.Message
-	if p.Hint != "" {
-		s += "\nhint: " + p.Hint
-	}
-	return s
+	return fail.Usage(errors.New(loc+": "+p.Message), p.Hint)
 }
 
-// Problems is every problem found in one file; they are reported together
+// problems is every problem found in one file; they are reported together
 // so a person fixes them in one pass.
-type Problems []Problem
+type problems []problem
 
-func (ps Problems) Error() string {
-	var b strings.Builder
+// err joins the problems into one usage error that fail.Format prints
+// one by one, each with its hint.
+func (ps problems) err() error {
+	errs := make([]error, len(ps))
 	for i, p := range ps {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString(p.Error())
+		errs[i] = p.err()
 	}
-	return b.String()
+	return joinProblems(errs)
+}
+
+func joinProblems(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return fail.Usage(errors.Join(errs...))
 }
 
 // decoder walks yaml nodes against Go types by reflection instead of using
@@ -53,14 +58,14 @@ func (ps Problems) Error() string {
 // at once, and cannot suggest the key that was meant.
 type decoder struct {
 	file     string
-	problems Problems
+	problems problems
 	// paths records where each dotted key path was written, so later
 	// validation can point at the line.
 	paths map[string]*yaml.Node
 }
 
 func (d *decoder) fail(n *yaml.Node, hint, format string, args ...any) {
-	p := Problem{File: d.file, Message: fmt.Sprintf(format, args...), Hint: hint}
+	p := problem{File: d.file, Message: fmt.Sprintf(format, args...), Hint: hint}
 	if n != nil {
 		p.Line, p.Col = n.Line, n.Column
 	}

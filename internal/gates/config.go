@@ -1,10 +1,13 @@
 package gates
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 // Names of the built-in gates, as they appear under `gates:` in ferry.yml
@@ -179,39 +182,13 @@ type CustomGate struct {
 	Args     []string      `yaml:"args"`     // appended to Command
 }
 
-// Problem is one configuration mistake. Field is the dotted path under
-// `gates` (slices indexed as custom[0].name), so the CLI can point at the
-// line in ferry.yml that needs fixing.
-type Problem struct {
-	Field   string
-	Message string
-	Hint    string
-}
+// Locate names a gates field (a dotted path under gates:, slices indexed
+// as custom[0].name) for a person: ferry.yml:LINE:COL and the key when
+// the CLI knows where it was written, or just "gates.FIELD".
+type Locate func(field string) string
 
-// String is the one-line form for logs and plain error output; the CLI
-// may prefer to print Field as a ferry.yml location instead.
-func (p Problem) String() string {
-	s := "gates." + p.Field + ": " + p.Message
-	if p.Hint != "" {
-		s += " — hint: " + p.Hint
-	}
-	return s
-}
-
-// ConfigError is what Run returns for an invalid Config; the CLI maps it to
-// the usage exit code and prints each problem against ferry.yml.
-type ConfigError struct {
-	Problems []Problem
-}
-
-// Error lists every problem, so a plain error print is still complete.
-func (e *ConfigError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.String()
-	}
-	return "invalid gates configuration: " + strings.Join(parts, "; ")
-}
+// FieldPath is the Locate of a configuration that came from no file.
+func FieldPath(field string) string { return "gates." + field }
 
 // Default values applied to zero fields.
 const (
@@ -309,10 +286,17 @@ var (
 var levels = map[string]int{"low": 1, "medium": 2, "high": 3}
 
 // Validate reports every problem at once, so a user fixes ferry.yml in one
-// pass. It checks the values as written; defaults are not problems.
-func (c Config) Validate() []Problem {
-	var ps []Problem
-	add := func(field, msg, hint string) { ps = append(ps, Problem{Field: field, Message: msg, Hint: hint}) }
+// pass: nil, or usage errors (*fail.Error) joined, each "WHERE: message"
+// with its hint, WHERE from locate. It checks the values as written;
+// defaults are not problems.
+func (c Config) Validate(locate Locate) error {
+	if locate == nil {
+		locate = FieldPath
+	}
+	var ps []error
+	add := func(field, msg, hint string) {
+		ps = append(ps, fail.Usage(fmt.Errorf("%s: %s", locate(field), msg), hint))
+	}
 
 	if c.Parallel < 0 {
 		add("parallel", "must not be negative", "use 0 for one gate per CPU")
@@ -376,5 +360,8 @@ func (c Config) Validate() []Problem {
 			add(f("timeout"), "must not be negative", `write a duration such as "90s" or "5m"`)
 		}
 	}
-	return ps
+	if len(ps) == 0 {
+		return nil
+	}
+	return fail.Usage(errors.Join(ps...))
 }

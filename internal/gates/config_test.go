@@ -2,11 +2,13 @@ package gates
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 func TestDefaults(t *testing.T) {
@@ -34,8 +36,8 @@ func TestDefaults(t *testing.T) {
 	if d.Pylint.MinScore != 8 || d.Bandit.Severity != "medium" || d.Tests.Timeout != 10*time.Minute || d.Tests.Cov[0] != "." {
 		t.Errorf("thresholds: %+v %+v %+v", d.Pylint, d.Bandit, d.Tests)
 	}
-	if ps := d.Validate(); len(ps) != 0 {
-		t.Errorf("defaults are invalid: %v", ps)
+	if err := d.Validate(nil); err != nil {
+		t.Errorf("defaults are invalid: %v", err)
 	}
 
 	// What the user wrote wins over the defaults.
@@ -63,10 +65,18 @@ func TestValidate(t *testing.T) {
 		},
 	}
 	got := map[string]string{}
-	for _, p := range c.Validate() {
-		got[p.Field] = p.Message
-		if p.Hint == "" {
-			t.Errorf("%s: problem without a hint", p.Field)
+	located := func(field string) string { return "<" + field + ">" }
+	for _, p := range fail.Problems(c.Validate(located)) {
+		field, msg, ok := strings.Cut(strings.TrimPrefix(p.Error(), "<"), ">: ")
+		if !ok {
+			t.Errorf("problem %q does not start with its located field", p)
+		}
+		got[field] = msg
+		if len(fail.Hints(p)) == 0 {
+			t.Errorf("%s: problem without a hint", field)
+		}
+		if fail.Code(p) != exitcode.Usage {
+			t.Errorf("%s: exit code %d, want usage", field, fail.Code(p))
 		}
 	}
 	want := map[string]string{
@@ -98,14 +108,16 @@ func TestValidate(t *testing.T) {
 		}
 	}
 
-	// Run refuses an invalid configuration with a *ConfigError.
+	// Run refuses an invalid configuration with a usage error listing
+	// every problem, each with its hint.
 	_, err := Run(context.Background(), c, Options{AppDir: t.TempDir()})
-	var ce *ConfigError
-	if !errors.As(err, &ce) || len(ce.Problems) != len(want) {
-		t.Fatalf("Run error = %v, want a ConfigError with %d problems", err, len(want))
+	if fail.Code(err) != exitcode.Usage || len(fail.Problems(err)) != len(want) {
+		t.Fatalf("Run error = %v (exit %d), want a usage error with %d problems", err, fail.Code(err), len(want))
 	}
-	if !strings.Contains(err.Error(), "gates.tests.coverage_min: must be between 0 and 100 — hint:") {
-		t.Errorf("error text: %v", err)
+	var b strings.Builder
+	fail.Format(&b, err)
+	if !strings.Contains(b.String(), "error: gates.tests.coverage_min: must be between 0 and 100\nhint: coverage is a percentage") {
+		t.Errorf("formatted:\n%s", b.String())
 	}
 }
 

@@ -18,8 +18,8 @@
 // on PATH, whose #! interpreter is asked whether pytest-cov is there.
 //
 // Exit codes are the CLI's business; the mapping intended is: Report.Passed
-// → 0, a Report that did not pass → exitcode.Refused (6), a *ConfigError →
-// exitcode.Usage (2).
+// → 0, a Report that did not pass → exitcode.Refused (6); an invalid
+// configuration is a usage error (*fail.Error, exit 2) from Run.
 //
 // The benchmark comparing parallel and sequential runs is
 //

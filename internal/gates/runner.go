@@ -50,13 +50,13 @@ type gateSpec struct {
 
 // Run runs the enabled gates in parallel and returns their report. The
 // error is for a run that could not happen (invalid configuration: a
-// *ConfigError; a missing app directory) or was cancelled, in which case
+// usage error, see Validate; a missing app directory) or was cancelled, in which case
 // the report holds what had finished. Failing gates are not errors: read
 // Report.Passed.
 func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 	cfg = cfg.WithDefaults()
-	if ps := cfg.Validate(); len(ps) > 0 {
-		return nil, &ConfigError{Problems: ps}
+	if err := cfg.Validate(FieldPath); err != nil {
+		return nil, fmt.Errorf("invalid gates configuration: %w", err)
 	}
 	e, err := newRunEnv(opts)
 	if err != nil {

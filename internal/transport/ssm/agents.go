@@ -15,6 +15,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 // AgentSource supplies the ferry-agent binaries that servers run. ferry
@@ -43,8 +46,7 @@ func (d AgentDir) Agent(_ context.Context, goos, goarch string) (string, error) 
 	p := filepath.Join(string(d), AgentFileName(goos, goarch))
 	st, err := os.Stat(p)
 	if err != nil {
-		return "", &HintError{Err: fmt.Errorf("no ferry-agent for %s/%s in %s", goos, goarch, d),
-			Hint: fmt.Sprintf("build it with: GOOS=%s GOARCH=%s CGO_ENABLED=0 go build -o %s ./cmd/ferry-agent", goos, goarch, p)}
+		return "", fail.New(exitcode.Failed, fmt.Errorf("no ferry-agent for %s/%s in %s", goos, goarch, d), fmt.Sprintf("build it with: GOOS=%s GOARCH=%s CGO_ENABLED=0 go build -o %s ./cmd/ferry-agent", goos, goarch, p))
 	}
 	if !st.Mode().IsRegular() {
 		return "", fmt.Errorf("%s is not a file", p)
@@ -179,7 +181,7 @@ const agentHint = "set FERRY_AGENT_DIR to a directory holding ferry-agent-linux-
 func (d *defaultSource) resolve() (AgentSource, error) {
 	if dir := d.getenv("FERRY_AGENT_DIR"); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, &HintError{Err: fmt.Errorf("FERRY_AGENT_DIR %s is not a directory", dir), Hint: agentHint}
+			return nil, fail.New(exitcode.Failed, fmt.Errorf("FERRY_AGENT_DIR %s is not a directory", dir), agentHint)
 		}
 		return AgentDir(dir), nil
 	}
@@ -192,10 +194,10 @@ func (d *defaultSource) resolve() (AgentSource, error) {
 	wd, _ := os.Getwd()
 	mod, ok := FindModule(wd)
 	if !ok {
-		return nil, &HintError{Err: errors.New("no ferry-agent binaries: FERRY_AGENT_DIR is not set, there is no dist/ next to ferry, and this is not ferry's source checkout"), Hint: agentHint}
+		return nil, fail.New(exitcode.Failed, errors.New("no ferry-agent binaries: FERRY_AGENT_DIR is not set, there is no dist/ next to ferry, and this is not ferry's source checkout"), agentHint)
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		return nil, &HintError{Err: errors.New("no ferry-agent binaries, and no go tool to build them from " + mod), Hint: agentHint}
+		return nil, fail.New(exitcode.Failed, errors.New("no ferry-agent binaries, and no go tool to build them from "+mod), agentHint)
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {

@@ -18,30 +18,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
-
-// HintError is a failure with advice for the person running ferry and
-// the exit code it deserves; the CLI prints both.
-type HintError struct {
-	Err  error
-	Hint string
-	// Code is the exit code; zero means exitcode.Failed.
-	Code int
-}
-
-// Error is the failure alone; the hint is printed apart.
-func (e *HintError) Error() string { return e.Err.Error() }
-
-// Unwrap lets errors.Is and errors.As see the cause.
-func (e *HintError) Unwrap() error { return e.Err }
-
-// ExitCode is the code ferry exits with for this error.
-func (e *HintError) ExitCode() int {
-	if e.Code == 0 {
-		return exitcode.Failed
-	}
-	return e.Code
-}
 
 const credentialsHint = "configure AWS credentials: set AWS_PROFILE (or ssm.profile in ferry.yml) to a profile made with `aws configure` or `aws sso login`; " +
 	"in GitHub Actions use aws-actions/configure-aws-credentials with an OIDC role (and permissions: id-token: write)"
@@ -102,14 +80,14 @@ func newClients(ctx context.Context, opts Options) (*clients, error) {
 		var err error
 		cfg, err = awsconfig.LoadDefaultConfig(ctx, lo...)
 		if err != nil {
-			return nil, &HintError{Err: fmt.Errorf("load AWS configuration: %w", err), Hint: credentialsHint}
+			return nil, fail.New(exitcode.Failed, fmt.Errorf("load AWS configuration: %w", err), credentialsHint)
 		}
 	}
 	if cfg.Credentials == nil {
-		return nil, &HintError{Err: errors.New("no AWS credentials are configured"), Hint: credentialsHint}
+		return nil, fail.New(exitcode.Failed, errors.New("no AWS credentials are configured"), credentialsHint)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, &HintError{Err: fmt.Errorf("no usable AWS credentials: %w", err), Hint: credentialsHint}
+		return nil, fail.New(exitcode.Failed, fmt.Errorf("no usable AWS credentials: %w", err), credentialsHint)
 	}
 	c := &clients{region: cfg.Region}
 	c.ssm = awsssm.NewFromConfig(cfg, func(o *awsssm.Options) { o.Retryer = generalRetryer() })
@@ -147,26 +125,26 @@ func explain(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var he *HintError
-	if errors.As(err, &he) {
+	var fe *fail.Error
+	if errors.As(err, &fe) {
 		return err
 	}
 	wrapped := fmt.Errorf("%s: %w", what, err)
 	switch code := apiCode(err); code {
 	case "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "ExpiredToken",
 		"RequestExpired", "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure", "InvalidAccessKeyId":
-		return &HintError{Err: wrapped, Hint: "the AWS credentials are invalid or expired; " + credentialsHint}
+		return fail.New(exitcode.Failed, wrapped, "the AWS credentials are invalid or expired; "+credentialsHint)
 	case "AccessDeniedException", "AccessDenied":
-		return &HintError{Err: wrapped, Hint: "the credentials lack a permission: ferry needs ssm:DescribeInstanceInformation, ssm:SendCommand, " +
-			"ssm:ListCommandInvocations, ssm:ListCommands, ssm:GetCommandInvocation, ssm:CancelCommand and s3:GetObject, s3:PutObject, s3:ListBucket on the bucket"}
+		return fail.New(exitcode.Failed, wrapped, "the credentials lack a permission: ferry needs ssm:DescribeInstanceInformation, ssm:SendCommand, "+
+			"ssm:ListCommandInvocations, ssm:ListCommands, ssm:GetCommandInvocation, ssm:CancelCommand and s3:GetObject, s3:PutObject, s3:ListBucket on the bucket")
 	case "InvalidInstanceId":
-		return &HintError{Err: wrapped, Hint: "each instance must be a managed node in this account and region: SSM Agent running, and an instance profile with AmazonSSMManagedInstanceCore"}
+		return fail.New(exitcode.Failed, wrapped, "each instance must be a managed node in this account and region: SSM Agent running, and an instance profile with AmazonSSMManagedInstanceCore")
 	}
 	if strings.Contains(err.Error(), "failed to refresh cached credentials") || strings.Contains(err.Error(), "failed to retrieve credentials") {
-		return &HintError{Err: wrapped, Hint: credentialsHint}
+		return fail.New(exitcode.Failed, wrapped, credentialsHint)
 	}
 	if httpStatus(err) == http.StatusForbidden {
-		return &HintError{Err: wrapped, Hint: "access denied: check the credentials' IAM permissions"}
+		return fail.New(exitcode.Failed, wrapped, "access denied: check the credentials' IAM permissions")
 	}
 	return wrapped
 }

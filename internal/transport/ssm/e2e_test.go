@@ -2,7 +2,6 @@ package ssm_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/ssmemu"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
@@ -210,8 +210,7 @@ func TestPreflightRefusesUnavailableInstances(t *testing.T) {
 	f.sb.Emulator.SetPingStatus(f.ids[2], ssmemu.PingInactive)
 	ghost := "i-0123456789abcdef0"
 	_, err := f.run(testCtx(t), f.options(func(o *ssm.Options) { o.InstanceIDs = append(o.InstanceIDs, ghost) }), f.spec(agent.OpApply, f.head()), nil)
-	var he *ssm.HintError
-	if !errors.As(err, &he) || he.Hint == "" {
+	if len(fail.Hints(err)) == 0 {
 		t.Fatalf("want a preflight error with a hint, got %v", err)
 	}
 	for _, want := range []string{f.ids[1] + ": ConnectionLost", f.ids[2] + ": Inactive", ghost + ": not a managed node", "nothing was sent"} {
@@ -387,8 +386,7 @@ func TestMissingBucket(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1, sandbox.Options{})
 	_, err := f.run(testCtx(t), f.options(func(o *ssm.Options) { o.Bucket = "no-such-bucket" }), f.spec(agent.OpApply, f.head()), nil)
-	var he *ssm.HintError
-	if !errors.As(err, &he) || !strings.Contains(err.Error(), "no-such-bucket does not exist") || !strings.Contains(he.Hint, "aws s3 mb") {
+	if hint := strings.Join(fail.Hints(err), "\n"); !strings.Contains(err.Error(), "no-such-bucket does not exist") || !strings.Contains(hint, "aws s3 mb") {
 		t.Fatalf("want a missing-bucket error with a hint, got %v", err)
 	}
 	if n := sendCommands(f, false); n != 0 {
@@ -417,8 +415,7 @@ func TestNoCredentials(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err = tr.Run(ctx, agent.Spec{Protocol: agent.Protocol, Op: agent.OpStatus, Root: "/srv/app", App: "app"}, nil)
-	var he *ssm.HintError
-	if !errors.As(err, &he) || !strings.Contains(he.Hint, "AWS_PROFILE") || !strings.Contains(he.Hint, "configure-aws-credentials") {
+	if hint := strings.Join(fail.Hints(err), "\n"); !strings.Contains(hint, "AWS_PROFILE") || !strings.Contains(hint, "configure-aws-credentials") {
 		t.Fatalf("want a credentials error with a hint, got %v", err)
 	}
 }

@@ -118,14 +118,14 @@ func mergeRollback(applied, rb agent.Result, prev, why string) agent.Result {
 	if rb.ExitCode == exitcode.OK {
 		m.Outcome, m.ExitCode = agent.OutcomeRolledBack, exitcode.RolledBack
 		m.Error = fmt.Sprintf("fleet rollback: deployed %s, then rolled back to %s because %s failed", applied.Release, prev, why)
-		m.Release, m.Previous, m.Hint = rb.Release, applied.Release, ""
+		m.Release, m.Previous, m.Hints = rb.Release, applied.Release, nil
 		return m
 	}
 	m.Outcome, m.ExitCode = agent.OutcomeRollbackFailed, exitcode.RollbackFailed
 	m.Error = fmt.Sprintf("fleet rollback to %s failed (%s failed first): %s", prev, why, rb.Error)
-	m.Hint = rb.Hint
-	if m.Hint == "" {
-		m.Hint = "this instance still serves " + applied.Release + " while others do not: roll it back by hand (ferry rollback) or deploy a fix"
+	m.Hints = rb.Hints
+	if len(m.Hints) == 0 {
+		m.Hints = []string{"this instance still serves " + applied.Release + " while others do not: roll it back by hand (ferry rollback) or deploy a fix"}
 	}
 	m.LogTail = rb.LogTail
 	return m

@@ -13,6 +13,9 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 // instance is a managed node as the preflight found it.
@@ -60,8 +63,7 @@ func (r *run) preflight(ctx context.Context) ([]instance, error) {
 			return nil, explain("describe instances", err)
 		}
 		if len(got) == 0 {
-			return nil, &HintError{Err: fmt.Errorf("no managed instance has the tags %s", tagList(r.o.Tags)),
-				Hint: "check the tags in ferry.yml and that the instances run SSM Agent in " + r.c.region + " (aws ssm describe-instance-information)"}
+			return nil, fail.New(exitcode.Failed, fmt.Errorf("no managed instance has the tags %s", tagList(r.o.Tags)), "check the tags in ferry.yml and that the instances run SSM Agent in "+r.c.region+" (aws ssm describe-instance-information)")
 		}
 		found = got
 	}
@@ -95,11 +97,8 @@ func (r *run) preflight(ctx context.Context) ([]instance, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &HintError{
-			Err: fmt.Errorf("preflight: %d of %d instances cannot take the deploy; nothing was sent:\n  %s",
-				len(problems), len(order), strings.Join(problems, "\n  ")),
-			Hint: "start the instances or their SSM Agent (check with: aws ssm describe-instance-information), or remove them from ferry.yml",
-		}
+		return nil, fail.New(exitcode.Failed, fmt.Errorf("preflight: %d of %d instances cannot take the deploy; nothing was sent:\n  %s",
+			len(problems), len(order), strings.Join(problems, "\n  ")), "start the instances or their SSM Agent (check with: aws ssm describe-instance-information), or remove them from ferry.yml")
 	}
 	if len(ok) <= 5 {
 		for _, in := range ok {
@@ -179,12 +178,10 @@ func (r *run) checkBucket(ctx context.Context) error {
 	var nf *s3types.NotFound
 	var nsb *s3types.NoSuchBucket
 	if errors.As(err, &nf) || errors.As(err, &nsb) || apiCode(err) == "NoSuchBucket" || httpStatus(err) == 404 {
-		return &HintError{Err: fmt.Errorf("S3 bucket %s does not exist", r.o.Bucket),
-			Hint: fmt.Sprintf("create it (aws s3 mb s3://%s --region %s) or fix ssm.bucket in ferry.yml; it carries artifacts, agent binaries and command output, and servers need no access to it", r.o.Bucket, r.c.region)}
+		return fail.New(exitcode.Failed, fmt.Errorf("S3 bucket %s does not exist", r.o.Bucket), fmt.Sprintf("create it (aws s3 mb s3://%s --region %s) or fix ssm.bucket in ferry.yml; it carries artifacts, agent binaries and command output, and servers need no access to it", r.o.Bucket, r.c.region))
 	}
 	if httpStatus(err) == 403 {
-		return &HintError{Err: fmt.Errorf("S3 bucket %s: access denied", r.o.Bucket),
-			Hint: "the credentials need s3:ListBucket, s3:GetObject and s3:PutObject on the bucket (and it must be in this account)"}
+		return fail.New(exitcode.Failed, fmt.Errorf("S3 bucket %s: access denied", r.o.Bucket), "the credentials need s3:ListBucket, s3:GetObject and s3:PutObject on the bucket (and it must be in this account)")
 	}
 	return explain("check bucket "+r.o.Bucket, err)
 }

@@ -61,7 +61,7 @@ func (r *run) results(ctx context.Context, spec agent.Spec, insts []instance, cm
 				res := baseResult(spec)
 				res.Outcome, res.ExitCode = OutcomeNotRun, exitcode.Failed
 				res.Error = "command not sent: " + c.failed.Error()
-				res.Hint = "this instance was not changed"
+				res.Hints = append(res.Hints, "this instance was not changed")
 				out = append(out, transport.TargetResult{Target: id, Result: res})
 				seen[id] = true
 			}
@@ -79,11 +79,11 @@ func (r *run) results(ctx context.Context, spec agent.Spec, insts []instance, cm
 			if c.byTags && c.done {
 				res.Outcome, res.ExitCode = OutcomeNotRun, exitcode.Failed
 				res.Error = "not run: the instance no longer matched the tags when SSM resolved the command's targets"
-				res.Hint = "this instance was not changed"
+				res.Hints = append(res.Hints, "this instance was not changed")
 			} else {
 				res.Outcome, res.ExitCode = OutcomeUnknown, exitcode.RollbackFailed
 				res.Error = fmt.Sprintf("SSM never listed an invocation of command %s on this instance", c.id)
-				res.Hint = "look the command up in Run Command history, and check what serves with ferry status"
+				res.Hints = append(res.Hints, "look the command up in Run Command history, and check what serves with ferry status")
 			}
 			out = append(out, transport.TargetResult{Target: id, Result: res})
 			seen[id] = true
@@ -172,12 +172,12 @@ func (r *run) describeInvocation(spec agent.Spec, c *command, inv *invocation, s
 	}
 	notRun := func(outcome, msg string) {
 		res.Outcome, res.ExitCode, res.Error = outcome, exitcode.Failed, msg
-		res.Hint = "the agent did not run: this instance was not changed"
+		res.Hints = append(res.Hints, "the agent did not run: this instance was not changed")
 	}
 	unknown := func(msg string) {
 		res.Outcome, res.ExitCode, res.Error = OutcomeUnknown, exitcode.RollbackFailed, msg
-		res.Hint = fmt.Sprintf("the agent was stopped mid-operation: check what serves with ferry status %s; full output under s3://%s/%s/output/%s/%s/",
-			spec.Environment, r.o.Bucket, r.o.Prefix, c.id, inv.instance)
+		res.Hints = append(res.Hints, fmt.Sprintf("the agent was stopped mid-operation: check what serves with ferry status %s; full output under s3://%s/%s/output/%s/%s/",
+			spec.Environment, r.o.Bucket, r.o.Prefix, c.id, inv.instance))
 	}
 	switch inv.details {
 	case "Terminated":
@@ -210,13 +210,13 @@ func (r *run) describeInvocation(spec agent.Spec, c *command, inv *invocation, s
 		case strings.Contains(last, "ferry: ") && inv.responseCode != 0:
 			res.Outcome, res.ExitCode = agent.OutcomeFailed, exitcode.Failed
 			res.Error = "the script failed before the agent ran: " + last
-			res.Hint = "this instance was not changed"
+			res.Hints = append(res.Hints, "this instance was not changed")
 			return res
 		case inv.responseCode == exitcode.Usage && !strings.Contains(stderr, "panic:"):
 			// The agent refused its command line before doing anything.
 			res.Outcome, res.ExitCode = agent.OutcomeInvalid, exitcode.Usage
 			res.Error = "ferry-agent refused its command line: " + firstLine(stderr)
-			res.Hint = "this instance was not changed; the agent binary does not match this ferry (check FERRY_AGENT_DIR)"
+			res.Hints = append(res.Hints, "this instance was not changed; the agent binary does not match this ferry (check FERRY_AGENT_DIR)")
 			return res
 		}
 		msg := fmt.Sprintf("the agent exited %d (%s) without a result", inv.responseCode, inv.status)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/transport"
 )
 
@@ -179,7 +180,7 @@ func New(opts Options) (*Transport, error) {
 		opts.Margin = 2 * time.Minute
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, &HintError{Err: err, Hint: "fix the environment's ssm: section in ferry.yml", Code: exitcode.Usage}
+		return nil, fail.New(exitcode.Usage, err, "fix the environment's ssm: section in ferry.yml")
 	}
 	return &Transport{opts: opts}, nil
 }
