@@ -377,7 +377,7 @@ func TestWineKillAtEveryStep(t *testing.T) {
 				if last.Step != "switch" || last.Status != "start" {
 					t.Fatalf("last event %+v, want the switch's start", last)
 				}
-			} else if last.Step != step || last.Status == "start" {
+			} else if string(last.Step) != step || last.Status == "start" {
 				t.Fatalf("last event %+v, want the end of %s", last, step)
 			}
 			st := s.state()

@@ -114,7 +114,7 @@ func benchDeploy(b *testing.B, python string) {
 			b.Fatalf("deploy: %s (venv reused %v)", res.Error, res.VenvReused)
 		}
 		for _, s := range res.Steps {
-			steps[s.Name] += time.Duration(s.DurationMS) * time.Millisecond
+			steps[string(s.Name)] += time.Duration(s.DurationMS) * time.Millisecond
 		}
 
 		sha = commit()

@@ -31,7 +31,7 @@ func TestNonPythonApp(t *testing.T) {
 	}
 	steps := map[string]string{}
 	for _, st := range r.result.Steps {
-		steps[st.Name] = st.Status
+		steps[string(st.Name)] = string(st.Status)
 	}
 	if steps["venv"] != "skipped" || steps["install"] != "skipped" {
 		t.Fatalf("venv and install must skip with python: none: %v", steps)

@@ -32,10 +32,10 @@ var outcomeCode = map[string]int{
 
 // StepResult is one named step as it ran.
 type StepResult struct {
-	Name       string `json:"name"`
-	Status     string `json:"status"` // ok, skipped, failed
-	DurationMS int64  `json:"duration_ms"`
-	Detail     string `json:"detail,omitempty"`
+	Name       StepName   `json:"name"`
+	Status     StepStatus `json:"status"` // ok, skipped, failed
+	DurationMS int64      `json:"duration_ms"`
+	Detail     string     `json:"detail,omitempty"`
 }
 
 // Result is the agent's answer: the last line it prints, and what the
@@ -77,13 +77,13 @@ type Status struct {
 
 // Event is one line of the agent's progress stream.
 type Event struct {
-	Event  string  `json:"event"` // step, warn, result
-	Step   string  `json:"step,omitempty"`
-	Status string  `json:"status,omitempty"` // start, ok, skipped, failed
-	MS     int64   `json:"ms,omitempty"`
-	Msg    string  `json:"msg,omitempty"`
-	Result *Result `json:"result,omitempty"`
-	Time   string  `json:"t,omitempty"`
+	Event  EventKind  `json:"event"`
+	Step   StepName   `json:"step,omitempty"`
+	Status StepStatus `json:"status,omitempty"`
+	MS     int64      `json:"ms,omitempty"`
+	Msg    string     `json:"msg,omitempty"`
+	Result *Result    `json:"result,omitempty"`
+	Time   string     `json:"t,omitempty"`
 }
 
 func (r *Result) finish(outcome string, start time.Time) {

@@ -41,8 +41,8 @@ type runner struct {
 
 // run executes one step; a skip is not an error.
 func (r runner) run(ctx context.Context, s Step) error {
-	name := s.String()
-	r.crashAt("before:" + name)
+	name := StepName(s.String())
+	r.crashAt("before:" + string(name))
 	r.emit(Event{Event: "step", Step: name, Status: "start"})
 	start := time.Now()
 	err := s.Run(ctx)
@@ -56,7 +56,7 @@ func (r runner) run(ctx context.Context, s Step) error {
 	}
 	*r.results = append(*r.results, res)
 	r.emit(Event{Event: "step", Step: name, Status: res.Status, MS: res.DurationMS, Msg: res.Detail})
-	r.crashAt("after:" + name)
+	r.crashAt("after:" + string(name))
 	return err
 }
 
@@ -75,7 +75,7 @@ func (r runner) crashAt(point string) {
 		p.Kill()
 		select {}
 	case "hang:" + point:
-		r.emit(Event{Event: "hang", Step: point})
+		r.emit(Event{Event: EventHang, Step: StepName(point)})
 		select {}
 	}
 }

@@ -300,7 +300,7 @@ type recorder struct {
 
 func (r *recorder) progress(target string, ev agent.Event) {
 	r.mu.Lock()
-	r.events = append(r.events, ev.Event+" "+ev.Msg)
+	r.events = append(r.events, string(ev.Event)+" "+ev.Msg)
 	on := r.on
 	r.mu.Unlock()
 	if on != nil {
