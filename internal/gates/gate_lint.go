@@ -299,6 +299,9 @@ func applyPylint(r *Result, rep pylintReport, min float64) {
 	r.Status = StatusPassed
 }
 
+// levels orders bandit's severity and confidence words.
+var levels = map[string]int{"low": 1, "medium": 2, "high": 3}
+
 func runBanditGate(ctx context.Context, e *runEnv, g BanditGate, r *Result) {
 	tool, err := e.findTool("bandit")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,19 +81,14 @@ func copyProject(t testing.TB, name string) string {
 	return dst
 }
 
-// only enables the named gates and disables the rest.
+// only enables the named built-in gates and disables the rest.
 func only(names ...string) Config {
-	on := map[string]bool{}
-	for _, n := range names {
-		on[n] = true
+	var c Config
+	for _, d := range builtins {
+		on := slices.Contains(names, d.name)
+		*d.settings(&c).enabled = &on
 	}
-	b := func(n string) *bool { v := on[n]; return &v }
-	return Config{
-		Tests: TestsGate{Enabled: b(GateTests)}, Audit: AuditGate{Enabled: b(GateAudit)},
-		Safety: SafetyGate{Enabled: b(GateSafety)}, Bandit: BanditGate{Enabled: b(GateBandit)},
-		Flake8: Flake8Gate{Enabled: b(GateFlake8)}, Pylint: PylintGate{Enabled: b(GatePylint)},
-		Smoke: SmokeGate{Enabled: b(GateSmoke)}, Env: EnvGate{Enabled: b(GateEnv)}, Deps: DepsGate{Enabled: b(GateDeps)},
-	}
+	return c
 }
 
 func mustRun(t testing.TB, cfg Config, opts Options) *Report {

@@ -58,7 +58,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			fmt.Fprintln(bw)
 		}
 		for _, tc := range g.Tests {
-			if g.Name == GateTests && (tc.Status == CaseFailed || tc.Status == CaseError) {
+			if reportOf(g.Name).cases && (tc.Status == CaseFailed || tc.Status == CaseError) {
 				fmt.Fprintf(bw, "- %s `%s`: %s\n", tc.Status, strings.ReplaceAll(tc.Classname+"::"+tc.Name, "`", "'"), mdCell(firstLine(tc.Message)))
 			}
 		}

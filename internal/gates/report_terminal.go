@@ -87,7 +87,7 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 		}
 		shown := 0
 		for _, f := range g.Findings {
-			if f.Level == "note" && g.Name != GateAudit {
+			if f.Level == "note" && !reportOf(g.Name).notes {
 				continue // low-severity notes would drown what failed the gate
 			}
 			if shown == maxTerminalFindings {
@@ -97,9 +97,8 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 			shown++
 			fmt.Fprintf(bw, "  %s\n", findingLine(f))
 		}
-		// Other gates' failing cases repeat their findings.
 		for _, tc := range g.Tests {
-			if g.Name == GateTests && (tc.Status == CaseFailed || tc.Status == CaseError) {
+			if reportOf(g.Name).cases && (tc.Status == CaseFailed || tc.Status == CaseError) {
 				fmt.Fprintf(bw, "  %s %s::%s: %s\n", tc.Status, tc.Classname, tc.Name, firstLine(tc.Message))
 			}
 		}

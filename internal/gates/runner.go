@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 	}
 	defer os.RemoveAll(e.tmp)
 
-	specs := buildSpecs(cfg)
+	specs := buildSpecs(&cfg)
 	rep := &Report{Started: time.Now(), AppDir: e.appDir, Python: e.python}
 	results := make([]Result, len(specs))
 
@@ -269,29 +269,16 @@ func execFailed(r *Result, tool string, err error) {
 	r.Summary = fmt.Sprintf("run %s: %v", tool, err)
 }
 
-func buildSpecs(cfg Config) []gateSpec {
-	specs := []gateSpec{
-		{name: GateTests, tool: "pytest", enabled: *cfg.Tests.Enabled, blocking: *cfg.Tests.Blocking, timeout: cfg.Tests.Timeout, cost: 90,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runTestsGate(ctx, e, cfg.Tests, r) }},
-		{name: GateAudit, tool: "pip-audit", enabled: *cfg.Audit.Enabled, blocking: *cfg.Audit.Blocking, timeout: cfg.Audit.Timeout, cost: 60,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runAuditGate(ctx, e, cfg.Audit, r) }},
-		{name: GateSafety, tool: "safety", enabled: *cfg.Safety.Enabled, blocking: *cfg.Safety.Blocking, timeout: cfg.Safety.Timeout, cost: 60,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runSafetyGate(ctx, e, cfg.Safety, r) }},
-		{name: GateBandit, tool: "bandit", enabled: *cfg.Bandit.Enabled, blocking: *cfg.Bandit.Blocking, timeout: cfg.Bandit.Timeout, cost: 50,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runBanditGate(ctx, e, cfg.Bandit, r) }},
-		{name: GateFlake8, tool: "flake8", enabled: *cfg.Flake8.Enabled, blocking: *cfg.Flake8.Blocking, timeout: cfg.Flake8.Timeout, cost: 40,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runFlake8Gate(ctx, e, cfg.Flake8, r) }},
-		{name: GatePylint, tool: "pylint", enabled: *cfg.Pylint.Enabled, blocking: *cfg.Pylint.Blocking, timeout: cfg.Pylint.Timeout, cost: 100,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runPylintGate(ctx, e, cfg.Pylint, r) }},
-		{name: GateSmoke, tool: "python", enabled: *cfg.Smoke.Enabled, blocking: *cfg.Smoke.Blocking, timeout: cfg.Smoke.Timeout, cost: 20,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runSmokeGate(ctx, e, cfg.Smoke, r) }},
-		{name: GateEnv, tool: "(built-in)", enabled: *cfg.Env.Enabled, blocking: *cfg.Env.Blocking, timeout: orDur(cfg.Env.Timeout, time.Minute), cost: 0,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runEnvGate(e, cfg.Env, r) }},
-		{name: GateDeps, tool: "pip", enabled: *cfg.Deps.Enabled, blocking: *cfg.Deps.Blocking, timeout: cfg.Deps.Timeout, cost: 30,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runDepsGate(ctx, e, cfg.Deps, r) }},
+func buildSpecs(cfg *Config) []gateSpec {
+	specs := make([]gateSpec, 0, len(builtins)+len(cfg.Custom))
+	for _, d := range builtins {
+		s := d.settings(cfg)
+		specs = append(specs, gateSpec{name: d.name, tool: d.tool, enabled: **s.enabled, blocking: **s.blocking,
+			// A gate without a timeout of its own (env runs no tool) still has a bound.
+			timeout: orDur(*s.timeout, time.Minute), cost: d.cost,
+			run: func(ctx context.Context, e *runEnv, r *Result) { d.run(ctx, e, cfg, r) }})
 	}
 	for _, g := range cfg.Custom {
-		g := g
 		tool := ""
 		if len(g.Command) > 0 {
 			tool = filepath.Base(g.Command[0])
