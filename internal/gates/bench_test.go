@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
 
 // BenchmarkCheckParallelVsSequential measures the gates on the hello
@@ -20,9 +22,9 @@ import (
 // sequential over parallel.
 func BenchmarkCheckParallelVsSequential(b *testing.B) {
 	py := testPython(b)
-	needTool(b, "flake8")
-	needTool(b, "pylint")
-	needTool(b, "bandit")
+	testtool.Need(b, "flake8")
+	testtool.Need(b, "pylint")
+	testtool.Need(b, "bandit")
 	dir := copyProject(b, "hello")
 	cfg := Config{
 		Audit: AuditGate{OSVDB: osvDir(b)},

@@ -113,7 +113,7 @@ func applySmoke(r *Result, recs []smokeRecord) {
 		if !rec.OK {
 			tc.Status = CaseFailed
 			tc.Message = rec.Error
-			tc.Detail = lastLines(rec.Traceback, 60)
+			tc.Detail = tail(rec.Traceback, 60)
 			failed = append(failed, fmt.Sprintf("%s (%s)", rec.Module, rec.Type))
 			r.Findings = append(r.Findings, Finding{File: filepath.ToSlash(rec.File), Line: rec.Line, Rule: rec.Type,
 				Level: "error", Message: fmt.Sprintf("import %s failed: %s", rec.Module, rec.Error)})

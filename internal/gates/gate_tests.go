@@ -229,7 +229,7 @@ func junitCase(c xmlJUnitCase) TestCase {
 	}
 	if msg != nil {
 		tc.Message = msg.Message
-		tc.Detail = lastLines(strings.TrimSpace(msg.Body), 60)
+		tc.Detail = tail(strings.TrimSpace(msg.Body), 60)
 	}
 	return tc
 }

@@ -1,8 +1,6 @@
 package gates
 
 import (
-	"github.com/ferryhq/ferry/internal/testing/testtool"
-
 	"context"
 	"io/fs"
 	"os"
@@ -13,20 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
-
-// needTool fails under CI=true and skips elsewhere when a tool a test needs
-// is missing: CI must prove the gates against the real tools.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		missing(t, name)
-	}
-	return p
-}
-
-func missing(t testing.TB, what string) { t.Helper(); testtool.Missing(t, what) }
 
 var (
 	pyOnce sync.Once
@@ -50,7 +37,7 @@ func testPython(t testing.TB) string {
 		}
 	})
 	if pyPath == "" {
-		missing(t, "a python3 with pytest and pytest-cov")
+		testtool.Missing(t, "a python3 with pytest and pytest-cov")
 	}
 	return pyPath
 }

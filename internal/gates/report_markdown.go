@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 var statusIcon = map[Status]string{
@@ -53,13 +55,13 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 				if f.Line > 0 {
 					loc = fmt.Sprintf("%s:%d", loc, f.Line)
 				}
-				fmt.Fprintf(bw, "| %s | %s | %s |\n", mdCell(loc), mdCell(f.Rule), mdCell(firstLine(f.Message)))
+				fmt.Fprintf(bw, "| %s | %s | %s |\n", mdCell(loc), mdCell(f.Rule), mdCell(text.FirstLine(f.Message)))
 			}
 			fmt.Fprintln(bw)
 		}
 		for _, tc := range g.Tests {
 			if reportOf(g.Name).cases && (tc.Status == CaseFailed || tc.Status == CaseError) {
-				fmt.Fprintf(bw, "- %s `%s`: %s\n", tc.Status, strings.ReplaceAll(tc.Classname+"::"+tc.Name, "`", "'"), mdCell(firstLine(tc.Message)))
+				fmt.Fprintf(bw, "- %s `%s`: %s\n", tc.Status, strings.ReplaceAll(tc.Classname+"::"+tc.Name, "`", "'"), mdCell(text.FirstLine(tc.Message)))
 			}
 		}
 		if g.Output != "" {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/proc"
 )
 
 // Options are the facts about the app that ferry.yml's `gates:` section
@@ -170,7 +172,7 @@ func runGate(ctx context.Context, e *runEnv, s gateSpec, r *Result) {
 	if r.Status == StatusPassed || r.Status == StatusSkipped {
 		r.Output = ""
 	} else {
-		r.Output = lastLines(r.Output, 40)
+		r.Output = tail(r.Output, 40)
 	}
 }
 
@@ -234,7 +236,7 @@ func needPython(e *runEnv, r *Result) bool {
 	r.Tool = "python"
 	r.Summary = "no Python interpreter found"
 	r.Hint = "create the app's virtualenv in .venv or venv, or set the interpreter ferry should use"
-	if e.pythonErr != nil && !errors.Is(e.pythonErr, errNotFound) {
+	if e.pythonErr != nil && !errors.Is(e.pythonErr, proc.ErrNotFound) {
 		r.Summary = e.pythonErr.Error()
 	}
 	return false

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
@@ -28,9 +29,9 @@ func osvDir(t testing.TB) string {
 func TestCleanProjectPassesEveryGate(t *testing.T) {
 	t.Parallel()
 	py := testPython(t)
-	needTool(t, "flake8")
-	needTool(t, "pylint")
-	needTool(t, "bandit")
+	testtool.Need(t, "flake8")
+	testtool.Need(t, "pylint")
+	testtool.Need(t, "bandit")
 	dir := copyProject(t, "hello")
 	cfg := Config{
 		Tests:  TestsGate{CoverageMin: 80},
@@ -161,7 +162,7 @@ func TestCoverageBelowMinimum(t *testing.T) {
 
 func TestFlake8Findings(t *testing.T) {
 	t.Parallel()
-	needTool(t, "flake8")
+	testtool.Need(t, "flake8")
 	rep := mustRun(t, only(GateFlake8), Options{AppDir: copyProject(t, "flake8_error"), Python: testPython(t)})
 	g := gateOf(t, rep, GateFlake8)
 	wantStatus(t, g, StatusFailed)
@@ -181,7 +182,7 @@ func TestFlake8Findings(t *testing.T) {
 
 func TestBanditHighSeverity(t *testing.T) {
 	t.Parallel()
-	needTool(t, "bandit")
+	testtool.Need(t, "bandit")
 	dir := copyProject(t, "bandit_high")
 	// Non-blocking by default: the finding warns, the run passes.
 	rep := mustRun(t, only(GateBandit), Options{AppDir: dir, Python: testPython(t)})
@@ -211,7 +212,7 @@ func TestBanditHighSeverity(t *testing.T) {
 
 func TestPylintScore(t *testing.T) {
 	t.Parallel()
-	needTool(t, "pylint")
+	testtool.Need(t, "pylint")
 	cfg := only(GatePylint)
 	cfg.Pylint.MinScore = 9.9
 	rep := mustRun(t, cfg, Options{AppDir: copyProject(t, "flake8_error"), Python: testPython(t)})
@@ -283,7 +284,7 @@ func makeVenv(t *testing.T, base string) string {
 	dir := filepath.Join(t.TempDir(), "venv")
 	out, err := exec.Command(base, "-m", "venv", dir).CombinedOutput()
 	if err != nil {
-		missing(t, "python3 -m venv with ensurepip ("+strings.TrimSpace(string(out))+")")
+		testtool.Missing(t, "python3 -m venv with ensurepip ("+strings.TrimSpace(string(out))+")")
 	}
 	return filepath.Join(dir, venvBinDir, "python")
 }
@@ -340,10 +341,10 @@ func TestDepsGate(t *testing.T) {
 func TestVenvToolsAndFallback(t *testing.T) {
 	t.Parallel()
 	base := testPython(t)
-	flake8 := needTool(t, "flake8")
+	flake8 := testtool.Need(t, "flake8")
 	venv := filepath.Join(t.TempDir(), "venv")
 	if out, err := exec.Command(base, "-m", "venv", "--without-pip", "--system-site-packages", venv).CombinedOutput(); err != nil {
-		missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
+		testtool.Missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
 	}
 	py := filepath.Join(venv, venvBinDir, "python")
 	// A venv-local "flake8" that reports one finding in flake8's format.
@@ -366,7 +367,7 @@ func TestVenvToolsAndFallback(t *testing.T) {
 
 func TestReportsOnRealRun(t *testing.T) {
 	t.Parallel()
-	needTool(t, "flake8")
+	testtool.Need(t, "flake8")
 	rep := mustRun(t, only(GateFlake8, GateTests, GateSmoke), Options{AppDir: copyProject(t, "failing_test"), Python: testPython(t)})
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, rep); err != nil {
@@ -400,10 +401,10 @@ func TestReportsOnRealRun(t *testing.T) {
 func TestPytestFromPath(t *testing.T) {
 	t.Parallel()
 	base := testPython(t)
-	pytest := needTool(t, "pytest")
+	pytest := testtool.Need(t, "pytest")
 	venv := filepath.Join(t.TempDir(), "bare")
 	if out, err := exec.Command(base, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
-		missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
+		testtool.Missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
 	}
 	py := filepath.Join(venv, venvBinDir, "python")
 	cfg := only(GateTests)
