@@ -28,12 +28,10 @@ func runCustomGate(ctx context.Context, e *runEnv, g CustomGate, r *Result) {
 	r.Tool = path
 	argv := append([]string{path}, g.Command[1:]...)
 	argv = append(argv, g.Args...)
-	res, err := e.exec(ctx, argv, nil)
-	if err != nil {
-		execFailed(r, filepath.Base(path), err)
+	res, ok := e.runTool(ctx, r, filepath.Base(path), argv, nil)
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 	r.Figures = map[string]float64{"exit_code": float64(res.ExitCode)}
 	if res.ExitCode == 0 {
 		r.Status = StatusPassed

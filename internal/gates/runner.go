@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ferryhq/ferry/internal/proc"
 )
 
 // Options are the facts about the app that ferry.yml's `gates:` section
@@ -225,50 +223,6 @@ func newRunEnv(opts Options) (*runEnv, error) {
 		return nil, fmt.Errorf("make scratch directory: %w", err)
 	}
 	return e, nil
-}
-
-// needPython settles a gate as missing when there is no interpreter.
-func needPython(e *runEnv, r *Result) bool {
-	if e.python != "" {
-		return true
-	}
-	r.Status = StatusMissing
-	r.Tool = "python"
-	r.Summary = "no Python interpreter found"
-	r.Hint = "create the app's virtualenv in .venv or venv, or set the interpreter ferry should use"
-	if e.pythonErr != nil && !errors.Is(e.pythonErr, proc.ErrNotFound) {
-		r.Summary = e.pythonErr.Error()
-	}
-	return false
-}
-
-// missingTool settles a gate whose tool is not installed.
-func missingTool(r *Result, tool, hint string) {
-	r.Status = StatusMissing
-	r.Tool = tool
-	r.Summary = tool + " is not installed"
-	r.Hint = hint
-}
-
-// toolError settles a gate whose tool misbehaved.
-func toolError(r *Result, msg string, res procResult) {
-	r.Status = StatusError
-	r.Summary = msg
-	r.Output = res.Output
-	if r.Hint == "" {
-		r.Hint = "run the tool by hand in the app directory to see what it needs"
-	}
-}
-
-// execFailed handles an error from running a tool: context ends are left
-// to runGate, anything else is a gate error.
-func execFailed(r *Result, tool string, err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		r.Status = StatusError
-		return
-	}
-	r.Status = StatusError
-	r.Summary = fmt.Sprintf("run %s: %v", tool, err)
 }
 
 func buildSpecs(cfg *Config) []gateSpec {

@@ -75,6 +75,47 @@ exit 1
 	wantContains(t, "hint", g.Hint, "osv_db")
 }
 
+// TestReportToolFailures drives the linters' shared run with stand-ins,
+// each case with its own tool directory and app: a tool that ends without
+// its report is an error naming its exit status, with the gate's hint; so
+// is an exit status flake8 does not use and a report that does not parse;
+// a clean flake8 that writes no file found nothing; an app without Python
+// files has nothing to lint.
+func TestReportToolFailures(t *testing.T) {
+	writeReport := `while [ $# -gt 0 ]; do [ "$1" = -o ] && echo 'not json' > "$2"; shift; done` + "\n"
+	for _, tc := range []struct {
+		name, gate, script string
+		empty              bool // an app without Python files
+		want               Status
+		summary, hint      string
+	}{
+		{"flake8 usage error", GateFlake8, "echo 'unknown option' >&2\nexit 2\n", false, StatusError, "flake8 exited 2", "gates.flake8.args"},
+		{"flake8 crash", GateFlake8, "echo Traceback >&2\nexit 1\n", false, StatusError, "flake8 exited 1 without a report", "gates.flake8.args"},
+		{"flake8 clean without a file", GateFlake8, "exit 0\n", false, StatusPassed, "no findings", ""},
+		{"pylint usage error", GatePylint, "exit 32\n", false, StatusError, "pylint exited 32 without a report", "gates.pylint.args"},
+		{"pylint with nothing to lint", GatePylint, "exit 0\n", true, StatusSkipped, "no Python modules to lint", ""},
+		{"bandit unreadable report", GateBandit, writeReport + "exit 0\n", false, StatusError, "parse bandit report", "by hand"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bin := t.TempDir()
+			fakeTool(t, bin, tc.gate, tc.script)
+			app := t.TempDir()
+			if !tc.empty {
+				app = copyProject(t, "hello")
+			}
+			rep := mustRun(t, only(tc.gate), Options{AppDir: app, Python: "/nonexistent", Env: map[string]string{"PATH": toolsPath(bin)}})
+			g := gateOf(t, rep, tc.gate)
+			wantStatus(t, g, tc.want)
+			wantContains(t, "summary", g.Summary, tc.summary)
+			wantContains(t, "hint", g.Hint, tc.hint)
+			if tc.want == StatusError && g.Tool != filepath.Join(bin, tc.gate) {
+				t.Errorf("tool %s, want the stand-in", g.Tool)
+			}
+		})
+	}
+}
+
 func TestSafetyCommand(t *testing.T) {
 	bin := t.TempDir()
 	fixture, _ := filepath.Abs(filepath.Join("testdata", "fixtures", "safety-2.json"))
