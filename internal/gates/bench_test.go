@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
 
 // BenchmarkCheckParallelVsSequential measures the gates on the hello
@@ -21,10 +19,7 @@ import (
 // (1.0 is the floor: nothing can beat the slowest gate); speedup is
 // sequential over parallel.
 func BenchmarkCheckParallelVsSequential(b *testing.B) {
-	py := testPython(b)
-	testtool.Need(b, "flake8")
-	testtool.Need(b, "pylint")
-	testtool.Need(b, "bandit")
+	py := needEveryTool(b)
 	dir := copyProject(b, "hello")
 	cfg := Config{
 		Audit: AuditGate{OSVDB: osvDir(b)},

@@ -42,6 +42,15 @@ func testPython(t testing.TB) string {
 	return pyPath
 }
 
+// needEveryTool is testPython for a test that runs every linter too.
+func needEveryTool(t testing.TB) string {
+	t.Helper()
+	for _, tool := range []string{"flake8", "pylint", "bandit"} {
+		testtool.Need(t, tool)
+	}
+	return testPython(t)
+}
+
 // copyProject copies testdata/projects/name into a temporary directory, so
 // runs neither write into the source tree nor see each other.
 func copyProject(t testing.TB, name string) string {

@@ -33,11 +33,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		if !g.Blocking {
 			status += " (non-blocking)"
 		}
-		t := ""
-		if g.Status != StatusSkipped || g.Duration > 0 {
-			t = formatDuration(g.Duration)
-		}
-		fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", mdCell(g.Name), status, t, mdCell(g.Summary))
+		fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", mdCell(g.Name), status, gateTime(g), mdCell(g.Summary))
 	}
 	for _, g := range rep.Gates {
 		if g.Status == StatusPassed || g.Status == StatusSkipped {

@@ -1,8 +1,6 @@
 package gates
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"path"
 	"sort"
@@ -119,13 +117,7 @@ func WriteSARIF(w io.Writer, rep *Report, uriPrefix string) error {
 		log.Runs = append(log.Runs, run)
 	}
 	sort.SliceStable(log.Runs, func(i, j int) bool { return log.Runs[i].Tool.Driver.Name < log.Runs[j].Tool.Driver.Name })
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(log); err != nil {
-		return fmt.Errorf("write sarif report: %w", err)
-	}
-	return nil
+	return writeIndentedJSON(w, log, "sarif")
 }
 
 func sarifLevel(level string) string {

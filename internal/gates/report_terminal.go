@@ -47,11 +47,7 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 		if !g.Blocking && g.Status != StatusPassed && g.Status != StatusSkipped && g.Status != StatusWarned {
 			status += " (non-blocking)"
 		}
-		t := ""
-		if g.Status != StatusSkipped || g.Duration > 0 {
-			t = formatDuration(g.Duration)
-		}
-		rows[i] = []string{g.Name, status, t, g.Summary}
+		rows[i] = []string{g.Name, status, gateTime(g), g.Summary}
 		for c := 0; c < 3; c++ {
 			widths[c] = max(widths[c], utf8.RuneCountInString(rows[i][c]))
 		}
@@ -142,6 +138,15 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// gateTime is the time a gate took, for its row of a table; blank for a
+// gate that never ran.
+func gateTime(g Result) string {
+	if g.Status == StatusSkipped && g.Duration == 0 {
+		return ""
+	}
+	return formatDuration(g.Duration)
 }
 
 // formatDuration is short and steady: 85ms, 1.2s, 2m03s.

@@ -27,32 +27,35 @@ func reportWriters() map[string]func(io.Writer, *Report) error {
 
 // sampleReport has one gate of every interesting status.
 func sampleReport() *Report {
-	return &Report{
-		Passed: false, Started: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Duration: 2500 * time.Millisecond,
-		AppDir: "/srv/app", Python: "/srv/app/.venv/bin/python",
-		Gates: []Result{
-			{Name: GateTests, Tool: "pytest", Status: StatusFailed, Blocking: true, Duration: 1200 * time.Millisecond,
-				Summary: "1 passed, 1 failed, 0 skipped · coverage 84.1%",
-				Figures: map[string]float64{"passed": 1, "failed": 1, "coverage": 84.1},
-				Tests: []TestCase{
-					{Name: "test_ok", Classname: "tests.test_app", Status: CasePassed, Duration: 10 * time.Millisecond},
-					{Name: "test_bad", Classname: "tests.test_app", Status: CaseFailed, Message: "assert 1 == 2", Detail: "E assert 1 == 2 <&>"},
-				},
-				Output: "FAILED tests/test_app.py::test_bad | pipe", Hint: "fix the failing tests"},
-			{Name: GateBandit, Tool: "bandit", Status: StatusWarned, Blocking: false, Duration: 300 * time.Millisecond,
-				Summary: "findings: 1 high, 0 medium, 1 low",
-				Findings: []Finding{
-					{File: "app.py", Line: 28, Column: 12, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "subprocess call with shell=True", HelpURI: "https://bandit.example/b602"},
-					{File: "pkg/util.py", Line: 3, Rule: "B404", RuleName: "blacklist", Severity: "LOW", Level: "note", Message: "subprocess module"},
-					{File: "app.py", Line: 40, Column: 5, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "again"},
-				}},
-			{Name: GateFlake8, Tool: "flake8", Status: StatusPassed, Blocking: true, Duration: 90 * time.Millisecond, Summary: "no findings"},
-			{Name: GateAudit, Tool: "pip-audit", Status: StatusMissing, Blocking: true, Summary: "pip-audit is not installed", Hint: pipAuditMissingHint},
-			{Name: GateSafety, Tool: "safety", Status: StatusMissing, Blocking: false, Summary: "safety is not installed"},
-			{Name: GatePylint, Tool: "pylint", Status: StatusSkipped, Blocking: false, Summary: "disabled"},
-			{Name: "migrations", Tool: "sh", Status: StatusTimeout, Blocking: true, Duration: time.Second, Summary: "timed out after 1s"},
-		},
-	}
+	return fixedReport(2500*time.Millisecond, []Result{
+		{Name: GateTests, Tool: "pytest", Status: StatusFailed, Blocking: true, Duration: 1200 * time.Millisecond,
+			Summary: "1 passed, 1 failed, 0 skipped · coverage 84.1%",
+			Figures: map[string]float64{"passed": 1, "failed": 1, "coverage": 84.1},
+			Tests: []TestCase{
+				{Name: "test_ok", Classname: "tests.test_app", Status: CasePassed, Duration: 10 * time.Millisecond},
+				{Name: "test_bad", Classname: "tests.test_app", Status: CaseFailed, Message: "assert 1 == 2", Detail: "E assert 1 == 2 <&>"},
+			},
+			Output: "FAILED tests/test_app.py::test_bad | pipe", Hint: "fix the failing tests"},
+		{Name: GateBandit, Tool: "bandit", Status: StatusWarned, Blocking: false, Duration: 300 * time.Millisecond,
+			Summary: "findings: 1 high, 0 medium, 1 low",
+			Findings: []Finding{
+				{File: "app.py", Line: 28, Column: 12, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "subprocess call with shell=True", HelpURI: "https://bandit.example/b602"},
+				{File: "pkg/util.py", Line: 3, Rule: "B404", RuleName: "blacklist", Severity: "LOW", Level: "note", Message: "subprocess module"},
+				{File: "app.py", Line: 40, Column: 5, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "again"},
+			}},
+		{Name: GateFlake8, Tool: "flake8", Status: StatusPassed, Blocking: true, Duration: 90 * time.Millisecond, Summary: "no findings"},
+		{Name: GateAudit, Tool: "pip-audit", Status: StatusMissing, Blocking: true, Summary: "pip-audit is not installed", Hint: pipAuditMissingHint},
+		{Name: GateSafety, Tool: "safety", Status: StatusMissing, Blocking: false, Summary: "safety is not installed"},
+		{Name: GatePylint, Tool: "pylint", Status: StatusSkipped, Blocking: false, Summary: "disabled"},
+		{Name: "migrations", Tool: "sh", Status: StatusTimeout, Blocking: true, Duration: time.Second, Summary: "timed out after 1s"},
+	})
+}
+
+// fixedReport is a failed run of gates with nothing in it that varies from
+// one test run to the next: the time, the paths and every duration are set.
+func fixedReport(d time.Duration, gates []Result) *Report {
+	return &Report{Passed: false, Started: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Duration: d,
+		AppDir: "/srv/app", Python: "/srv/app/.venv/bin/python", Gates: gates}
 }
 
 // render writes rep with one of reportWriters, failing the test on an error.
@@ -74,26 +77,22 @@ func detailReport() *Report {
 		many = append(many, Finding{File: "app.py", Line: i, Column: 80, Rule: "E501", Severity: "E", Level: "warning",
 			Message: fmt.Sprintf("line too long (%d > 79 characters)", 80+i)})
 	}
-	return &Report{
-		Passed: false, Started: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Duration: 135 * time.Second,
-		AppDir: "/srv/app", Python: "/srv/app/.venv/bin/python",
-		Gates: []Result{
-			{Name: GateAudit, Tool: "ferry offline audit (OSV)", Status: StatusFailed, Blocking: true, Duration: 40 * time.Millisecond,
-				Summary: "1 vulnerability in 1 of 2 dependencies · 1 not audited",
-				Findings: []Finding{
-					{File: "requirements.txt", Line: 4, Rule: "PYSEC-2019-217", Severity: "vulnerability", Level: "error",
-						Message: "jinja2 2.10 is affected by PYSEC-2019-217 (CVE-2019-10906); fixed in 2.10.1"},
-					{File: "requirements.txt", Line: 7, Rule: "not-audited", Severity: "skipped", Level: "note",
-						Message: "requests: not pinned, cannot audit"},
-				},
-				Hint: "upgrade to a fixed version, or accept a known risk in gates.audit.ignore"},
-			{Name: GateFlake8, Tool: "/srv/app/.venv/bin/flake8", Status: StatusFailed, Blocking: true, Duration: 61 * time.Second,
-				Summary: "52 findings: 52 E", Findings: many,
-				Output: "first line\n```\nlast line", Hint: "fix the findings"},
-			{Name: GateEnv, Tool: "(built-in)", Status: StatusPassed, Blocking: true, Summary: "1 required variable present",
-				Tests: []TestCase{{Name: "APP_SECRET_KEY", Classname: "env", Status: CasePassed}}},
-		},
-	}
+	return fixedReport(135*time.Second, []Result{
+		{Name: GateAudit, Tool: "ferry offline audit (OSV)", Status: StatusFailed, Blocking: true, Duration: 40 * time.Millisecond,
+			Summary: "1 vulnerability in 1 of 2 dependencies · 1 not audited",
+			Findings: []Finding{
+				{File: "requirements.txt", Line: 4, Rule: "PYSEC-2019-217", Severity: "vulnerability", Level: "error",
+					Message: "jinja2 2.10 is affected by PYSEC-2019-217 (CVE-2019-10906); fixed in 2.10.1"},
+				{File: "requirements.txt", Line: 7, Rule: "not-audited", Severity: "skipped", Level: "note",
+					Message: "requests: not pinned, cannot audit"},
+			},
+			Hint: "upgrade to a fixed version, or accept a known risk in gates.audit.ignore"},
+		{Name: GateFlake8, Tool: "/srv/app/.venv/bin/flake8", Status: StatusFailed, Blocking: true, Duration: 61 * time.Second,
+			Summary: "52 findings: 52 E", Findings: many,
+			Output: "first line\n```\nlast line", Hint: "fix the findings"},
+		{Name: GateEnv, Tool: "(built-in)", Status: StatusPassed, Blocking: true, Summary: "1 required variable present",
+			Tests: []TestCase{{Name: "APP_SECRET_KEY", Classname: "env", Status: CasePassed}}},
+	})
 }
 
 // TestReportsGolden pins every report of sampleReport and detailReport to

@@ -28,10 +28,7 @@ func osvDir(t testing.TB) string {
 
 func TestCleanProjectPassesEveryGate(t *testing.T) {
 	t.Parallel()
-	py := testPython(t)
-	testtool.Need(t, "flake8")
-	testtool.Need(t, "pylint")
-	testtool.Need(t, "bandit")
+	py := needEveryTool(t)
 	dir := copyProject(t, "hello")
 	cfg := Config{
 		Tests:  TestsGate{CoverageMin: 80},
