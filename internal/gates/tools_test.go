@@ -180,31 +180,35 @@ func TestFlake8Findings(t *testing.T) {
 func TestBanditHighSeverity(t *testing.T) {
 	t.Parallel()
 	testtool.Need(t, "bandit")
-	dir := copyProject(t, "bandit_high")
-	// Non-blocking by default: the finding warns, the run passes.
-	rep := mustRun(t, only(GateBandit), Options{AppDir: dir, Python: testPython(t)})
-	g := gateOf(t, rep, GateBandit)
-	wantStatus(t, g, StatusWarned)
-	wantFigure(t, g, "high", 1)
-	wantFigure(t, g, "failing", 1)
-	f, ok := findRule(g, "B602")
-	if !ok || f.File != "app.py" || f.Line != 28 || f.Severity != "HIGH" || f.Level != "error" {
-		t.Errorf("B602 finding = %+v, want HIGH at app.py:28", f)
-	}
-	if !rep.Passed {
-		t.Error("a non-blocking gate must not fail the run")
-	}
-	checkSARIF(t, rep)
-
-	// Made blocking, with severity high, the same finding fails the run.
-	cfg := only(GateBandit)
-	cfg.Bandit.Blocking = boolPtr(true)
-	cfg.Bandit.Severity = "high"
-	rep = mustRun(t, cfg, Options{AppDir: dir, Python: testPython(t)})
-	wantStatus(t, gateOf(t, rep, GateBandit), StatusFailed)
-	if rep.Passed {
-		t.Error("a blocking bandit gate with a high finding must fail the run")
-	}
+	t.Run("non-blocking by default", func(t *testing.T) {
+		// The finding warns; the run passes.
+		t.Parallel()
+		rep := mustRun(t, only(GateBandit), Options{AppDir: copyProject(t, "bandit_high"), Python: testPython(t)})
+		g := gateOf(t, rep, GateBandit)
+		wantStatus(t, g, StatusWarned)
+		wantFigure(t, g, "high", 1)
+		wantFigure(t, g, "failing", 1)
+		f, ok := findRule(g, "B602")
+		if !ok || f.File != "app.py" || f.Line != 28 || f.Severity != "HIGH" || f.Level != "error" {
+			t.Errorf("B602 finding = %+v, want HIGH at app.py:28", f)
+		}
+		if !rep.Passed {
+			t.Error("a non-blocking gate must not fail the run")
+		}
+		checkSARIF(t, rep)
+	})
+	t.Run("blocking, severity high", func(t *testing.T) {
+		// The same finding fails the run.
+		t.Parallel()
+		cfg := only(GateBandit)
+		cfg.Bandit.Blocking = boolPtr(true)
+		cfg.Bandit.Severity = "high"
+		rep := mustRun(t, cfg, Options{AppDir: copyProject(t, "bandit_high"), Python: testPython(t)})
+		wantStatus(t, gateOf(t, rep, GateBandit), StatusFailed)
+		if rep.Passed {
+			t.Error("a blocking bandit gate with a high finding must fail the run")
+		}
+	})
 }
 
 func TestPylintScore(t *testing.T) {
@@ -299,7 +303,6 @@ func pipInstall(t *testing.T, python, wheels string, names ...string) {
 func TestDepsGate(t *testing.T) {
 	t.Parallel()
 	base := testPython(t)
-	py := makeVenv(t, base)
 	wheels := t.TempDir()
 	for _, w := range []testwheel.Wheel{
 		{Name: "ferry-alpha", Version: "1.0", Requires: []string{"ferry-beta>=2"}},
@@ -309,28 +312,33 @@ func TestDepsGate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := copyProject(t, "hello")
-
-	// Only beta: nothing is broken.
-	pipInstall(t, py, wheels, "ferry-beta")
-	rep := mustRun(t, only(GateDeps), Options{AppDir: dir, Python: py})
-	g := gateOf(t, rep, GateDeps)
-	wantStatus(t, g, StatusPassed)
-	wantFigure(t, g, "problems", 0)
-
-	// alpha needs beta>=2 but beta 1.0 is installed.
-	pipInstall(t, py, wheels, "ferry-alpha")
-	rep = mustRun(t, only(GateDeps), Options{AppDir: dir, Python: py})
-	g = gateOf(t, rep, GateDeps)
-	wantStatus(t, g, StatusFailed)
-	wantFigure(t, g, "problems", 1)
-	if len(g.Findings) != 1 || g.Findings[0].Rule != "ferry-alpha" {
-		t.Fatalf("findings = %+v, want one for ferry-alpha", g.Findings)
-	}
-	wantContains(t, "finding", g.Findings[0].Message, "ferry-beta>=2")
-	if rep.Passed {
-		t.Error("a broken requirement must fail the run")
-	}
+	// Each case installs into a virtualenv of its own.
+	t.Run("consistent", func(t *testing.T) {
+		// Only beta: nothing is broken.
+		t.Parallel()
+		py := makeVenv(t, base)
+		pipInstall(t, py, wheels, "ferry-beta")
+		g := gateOf(t, mustRun(t, only(GateDeps), Options{AppDir: copyProject(t, "hello"), Python: py}), GateDeps)
+		wantStatus(t, g, StatusPassed)
+		wantFigure(t, g, "problems", 0)
+	})
+	t.Run("broken", func(t *testing.T) {
+		// alpha needs beta>=2 but beta 1.0 is installed.
+		t.Parallel()
+		py := makeVenv(t, base)
+		pipInstall(t, py, wheels, "ferry-beta", "ferry-alpha")
+		rep := mustRun(t, only(GateDeps), Options{AppDir: copyProject(t, "hello"), Python: py})
+		g := gateOf(t, rep, GateDeps)
+		wantStatus(t, g, StatusFailed)
+		wantFigure(t, g, "problems", 1)
+		if len(g.Findings) != 1 || g.Findings[0].Rule != "ferry-alpha" {
+			t.Fatalf("findings = %+v, want one for ferry-alpha", g.Findings)
+		}
+		wantContains(t, "finding", g.Findings[0].Message, "ferry-beta>=2")
+		if rep.Passed {
+			t.Error("a broken requirement must fail the run")
+		}
+	})
 }
 
 // TestVenvToolsAndFallback proves the lookup order on a real virtualenv:
