@@ -139,7 +139,7 @@ type SmokeGate struct {
 type EnvGate struct {
 	Enabled  *bool         `yaml:"enabled"`  // default true
 	Blocking *bool         `yaml:"blocking"` // default true
-	Timeout  time.Duration `yaml:"timeout"`  // unused; accepted for uniformity
+	Timeout  time.Duration `yaml:"timeout"`  // bounds the check; 1m when unset (it runs no tool)
 	Args     []string      `yaml:"args"`     // unused; accepted for uniformity
 	Required []string      `yaml:"required"`
 }
