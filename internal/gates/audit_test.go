@@ -2,6 +2,7 @@ package gates
 
 import (
 	"archive/zip"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -148,23 +149,25 @@ func zipDir(t *testing.T, src string) string {
 	return out
 }
 
-func TestOfflineAudit(t *testing.T) {
+// auditApp is an app of its own holding testdata/audit's requirements.
+func auditApp(t *testing.T) string {
+	t.Helper()
 	app := t.TempDir()
 	for _, name := range []string{"requirements.txt", "base.txt"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "audit", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(app, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(app, name), mustRead(t, filepath.Join("testdata", "audit", name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return app
+}
+
+func TestOfflineAudit(t *testing.T) {
 	dbs := map[string]string{"directory": osvDir(t), "zip": zipDir(t, osvDir(t))}
 	for kind, db := range dbs {
 		t.Run(kind, func(t *testing.T) {
 			cfg := only(GateAudit)
 			cfg.Audit.OSVDB = db
-			rep := mustRun(t, cfg, Options{AppDir: app, Python: "/nonexistent/python"})
+			rep := mustRun(t, cfg, Options{AppDir: auditApp(t), Python: "/nonexistent/python"})
 			g := gateOf(t, rep, GateAudit)
 			wantStatus(t, g, StatusFailed)
 			wantFigure(t, g, "dependencies", 10)
@@ -221,20 +224,24 @@ func TestOfflineAudit(t *testing.T) {
 		})
 	}
 
-	t.Run("ignore and require_pins", func(t *testing.T) {
-		cfg := only(GateAudit)
-		cfg.Audit.OSVDB = dbs["zip"]
-		cfg.Audit.Ignore = []string{"CVE-2019-10906", "GHSA-w3h3-4rj7-4ph4", "FERRY-TEST-0001", "FERRY-TEST-0002", "FERRY-TEST-0003", "cve-0000-0006"}
-		rep := mustRun(t, cfg, Options{AppDir: app})
-		g := gateOf(t, rep, GateAudit)
-		wantStatus(t, g, StatusPassed)
-		wantFigure(t, g, "vulnerabilities", 0)
-		cfg.Audit.RequirePins = true
-		rep = mustRun(t, cfg, Options{AppDir: app})
-		g = gateOf(t, rep, GateAudit)
-		wantStatus(t, g, StatusFailed)
-		wantContains(t, "hint", g.Hint, "pin every requirement")
-	})
+	// Every advisory accepted as a known risk: the audit passes unless
+	// require_pins makes the two unpinned requirements fail it.
+	for _, requirePins := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore all, require_pins %v", requirePins), func(t *testing.T) {
+			cfg := only(GateAudit)
+			cfg.Audit.OSVDB = dbs["zip"]
+			cfg.Audit.Ignore = []string{"CVE-2019-10906", "GHSA-w3h3-4rj7-4ph4", "FERRY-TEST-0001", "FERRY-TEST-0002", "FERRY-TEST-0003", "cve-0000-0006"}
+			cfg.Audit.RequirePins = requirePins
+			g := gateOf(t, mustRun(t, cfg, Options{AppDir: auditApp(t)}), GateAudit)
+			if !requirePins {
+				wantStatus(t, g, StatusPassed)
+				wantFigure(t, g, "vulnerabilities", 0)
+				return
+			}
+			wantStatus(t, g, StatusFailed)
+			wantContains(t, "hint", g.Hint, "pin every requirement")
+		})
+	}
 }
 
 func TestOSVRanges(t *testing.T) {
@@ -389,32 +396,36 @@ func TestMissingTools(t *testing.T) {
 	if err := os.Symlink(testPython(t), filepath.Join(pyDir, "python3")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := only(GateAudit, GateSafety, GateFlake8, GatePylint, GateBandit)
-	rep := mustRun(t, cfg, Options{AppDir: copyProject(t, "hello"), Python: filepath.Join(pyDir, "python3"),
-		Env: map[string]string{"PATH": emptyPath}})
-	audit := gateOf(t, rep, GateAudit)
-	wantStatus(t, audit, StatusMissing)
-	if audit.Summary+" — hint: "+audit.Hint != "pip-audit is not installed — hint: pip install pip-audit into the app's virtualenv, or set gates.audit.osv_db for the offline audit" {
-		t.Errorf("audit: %q / %q", audit.Summary, audit.Hint)
+	run := func(t *testing.T, cfg Config) *Report {
+		return mustRun(t, cfg, Options{AppDir: copyProject(t, "hello"), Python: filepath.Join(pyDir, "python3"),
+			Env: map[string]string{"PATH": emptyPath}})
 	}
-	for _, name := range []string{GateSafety, GateFlake8, GatePylint, GateBandit} {
-		g := gateOf(t, rep, name)
-		wantStatus(t, g, StatusMissing)
-		wantContains(t, name+" hint", g.Hint, "pip install "+name)
-	}
-	if rep.Passed {
-		t.Error("missing blocking tools (audit, flake8) must fail the run")
-	}
-	if got := strings.Join(rep.BlockingFailures(), ","); got != "audit,flake8" {
-		t.Errorf("blocking failures %s, want audit,flake8", got)
-	}
-
-	// Made non-blocking, the same missing tools only inform.
-	cfg.Audit.Blocking = boolPtr(false)
-	cfg.Flake8.Blocking = boolPtr(false)
-	rep = mustRun(t, cfg, Options{AppDir: copyProject(t, "hello"), Python: filepath.Join(pyDir, "python3"),
-		Env: map[string]string{"PATH": emptyPath}})
-	if !rep.Passed {
-		t.Errorf("missing non-blocking tools failed the run: %v", rep.BlockingFailures())
-	}
+	t.Run("defaults", func(t *testing.T) {
+		rep := run(t, only(GateAudit, GateSafety, GateFlake8, GatePylint, GateBandit))
+		audit := gateOf(t, rep, GateAudit)
+		wantStatus(t, audit, StatusMissing)
+		if audit.Summary+" — hint: "+audit.Hint != "pip-audit is not installed — hint: pip install pip-audit into the app's virtualenv, or set gates.audit.osv_db for the offline audit" {
+			t.Errorf("audit: %q / %q", audit.Summary, audit.Hint)
+		}
+		for _, name := range []string{GateSafety, GateFlake8, GatePylint, GateBandit} {
+			g := gateOf(t, rep, name)
+			wantStatus(t, g, StatusMissing)
+			wantContains(t, name+" hint", g.Hint, "pip install "+name)
+		}
+		if rep.Passed {
+			t.Error("missing blocking tools (audit, flake8) must fail the run")
+		}
+		if got := strings.Join(rep.BlockingFailures(), ","); got != "audit,flake8" {
+			t.Errorf("blocking failures %s, want audit,flake8", got)
+		}
+	})
+	t.Run("non-blocking", func(t *testing.T) {
+		// Made non-blocking, the same missing tools only inform.
+		cfg := only(GateAudit, GateSafety, GateFlake8, GatePylint, GateBandit)
+		cfg.Audit.Blocking = boolPtr(false)
+		cfg.Flake8.Blocking = boolPtr(false)
+		if rep := run(t, cfg); !rep.Passed {
+			t.Errorf("missing non-blocking tools failed the run: %v", rep.BlockingFailures())
+		}
+	})
 }

@@ -19,10 +19,7 @@ import (
 // (1.0 is the floor: nothing can beat the slowest gate); speedup is
 // sequential over parallel.
 func BenchmarkCheckParallelVsSequential(b *testing.B) {
-	py := testPython(b)
-	needTool(b, "flake8")
-	needTool(b, "pylint")
-	needTool(b, "bandit")
+	py := needEveryTool(b)
 	dir := copyProject(b, "hello")
 	cfg := Config{
 		Audit: AuditGate{OSVDB: osvDir(b)},

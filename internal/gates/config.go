@@ -10,24 +10,6 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 )
 
-// Names of the built-in gates, as they appear under `gates:` in ferry.yml
-// and in every report. Custom gates may not reuse them.
-const (
-	GateTests  = "tests"
-	GateAudit  = "audit"
-	GateSafety = "safety"
-	GateBandit = "bandit"
-	GateFlake8 = "flake8"
-	GatePylint = "pylint"
-	GateSmoke  = "smoke"
-	GateEnv    = "env"
-	GateDeps   = "deps"
-)
-
-// builtinOrder is the order gates appear in reports: the order a reader
-// expects (tests first), independent of the order they happen to finish.
-var builtinOrder = []string{GateTests, GateAudit, GateSafety, GateBandit, GateFlake8, GatePylint, GateSmoke, GateEnv, GateDeps}
-
 // Config is the `gates:` section of ferry.yml. Zero values mean "use the
 // default", so a decoded file can be passed to Run as it is; Defaults shows
 // the values that apply.
@@ -157,7 +139,7 @@ type SmokeGate struct {
 type EnvGate struct {
 	Enabled  *bool         `yaml:"enabled"`  // default true
 	Blocking *bool         `yaml:"blocking"` // default true
-	Timeout  time.Duration `yaml:"timeout"`  // unused; accepted for uniformity
+	Timeout  time.Duration `yaml:"timeout"`  // bounds the check; 1m when unset (it runs no tool)
 	Args     []string      `yaml:"args"`     // unused; accepted for uniformity
 	Required []string      `yaml:"required"`
 }
@@ -219,53 +201,15 @@ func Defaults() Config { return Config{}.WithDefaults() }
 // WithDefaults fills every zero field with its default and returns the
 // result, leaving c untouched; what the user set wins.
 func (c Config) WithDefaults() Config {
-	c.Tests.Enabled = orBool(c.Tests.Enabled, true)
-	c.Tests.Blocking = orBool(c.Tests.Blocking, true)
-	c.Tests.Timeout = orDur(c.Tests.Timeout, 10*time.Minute)
-	if len(c.Tests.Cov) == 0 {
-		c.Tests.Cov = []string{"."}
+	for _, d := range builtins {
+		s := d.settings(&c)
+		*s.enabled = orBool(*s.enabled, true)
+		*s.blocking = orBool(*s.blocking, d.blocking)
+		*s.timeout = orDur(*s.timeout, d.timeout)
+		if d.defaults != nil {
+			d.defaults(&c)
+		}
 	}
-
-	c.Audit.Enabled = orBool(c.Audit.Enabled, true)
-	c.Audit.Blocking = orBool(c.Audit.Blocking, true)
-	c.Audit.Timeout = orDur(c.Audit.Timeout, 3*time.Minute)
-
-	c.Safety.Enabled = orBool(c.Safety.Enabled, true)
-	c.Safety.Blocking = orBool(c.Safety.Blocking, false)
-	c.Safety.Timeout = orDur(c.Safety.Timeout, 3*time.Minute)
-
-	c.Bandit.Enabled = orBool(c.Bandit.Enabled, true)
-	c.Bandit.Blocking = orBool(c.Bandit.Blocking, false)
-	c.Bandit.Timeout = orDur(c.Bandit.Timeout, 5*time.Minute)
-	if c.Bandit.Severity == "" {
-		c.Bandit.Severity = DefaultBanditSeverity
-	}
-	if c.Bandit.Confidence == "" {
-		c.Bandit.Confidence = "low"
-	}
-
-	c.Flake8.Enabled = orBool(c.Flake8.Enabled, true)
-	c.Flake8.Blocking = orBool(c.Flake8.Blocking, true)
-	c.Flake8.Timeout = orDur(c.Flake8.Timeout, 5*time.Minute)
-
-	c.Pylint.Enabled = orBool(c.Pylint.Enabled, true)
-	c.Pylint.Blocking = orBool(c.Pylint.Blocking, false)
-	c.Pylint.Timeout = orDur(c.Pylint.Timeout, 5*time.Minute)
-	if c.Pylint.MinScore == 0 {
-		c.Pylint.MinScore = DefaultPylintMinScore
-	}
-
-	c.Smoke.Enabled = orBool(c.Smoke.Enabled, true)
-	c.Smoke.Blocking = orBool(c.Smoke.Blocking, true)
-	c.Smoke.Timeout = orDur(c.Smoke.Timeout, time.Minute)
-
-	c.Env.Enabled = orBool(c.Env.Enabled, true)
-	c.Env.Blocking = orBool(c.Env.Blocking, true)
-
-	c.Deps.Enabled = orBool(c.Deps.Enabled, true)
-	c.Deps.Blocking = orBool(c.Deps.Blocking, true)
-	c.Deps.Timeout = orDur(c.Deps.Timeout, time.Minute)
-
 	custom := make([]CustomGate, len(c.Custom))
 	for i, g := range c.Custom {
 		g.Enabled = orBool(g.Enabled, true)
@@ -283,8 +227,6 @@ var (
 	moduleNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 )
 
-var levels = map[string]int{"low": 1, "medium": 2, "high": 3}
-
 // Validate reports every problem at once, so a user fixes ferry.yml in one
 // pass: nil, or usage errors (*fail.Error) joined, each "WHERE: message"
 // with its hint, WHERE from locate. It checks the values as written;
@@ -301,43 +243,19 @@ func (c Config) Validate(locate Locate) error {
 	if c.Parallel < 0 {
 		add("parallel", "must not be negative", "use 0 for one gate per CPU")
 	}
-	timeouts := map[string]time.Duration{
-		GateTests: c.Tests.Timeout, GateAudit: c.Audit.Timeout, GateSafety: c.Safety.Timeout,
-		GateBandit: c.Bandit.Timeout, GateFlake8: c.Flake8.Timeout, GatePylint: c.Pylint.Timeout,
-		GateSmoke: c.Smoke.Timeout, GateEnv: c.Env.Timeout, GateDeps: c.Deps.Timeout,
-	}
-	for _, name := range builtinOrder {
-		if timeouts[name] < 0 {
-			add(name+".timeout", "must not be negative", `write a duration such as "90s" or "5m"`)
+	for _, d := range builtins {
+		if *d.settings(&c).timeout < 0 {
+			add(d.name+".timeout", "must not be negative", `write a duration such as "90s" or "5m"`)
 		}
 	}
-	if c.Tests.CoverageMin < 0 || c.Tests.CoverageMin > 100 {
-		add("tests.coverage_min", "must be between 0 and 100", "coverage is a percentage of lines, e.g. 80")
-	}
-	if c.Pylint.MinScore < 0 || c.Pylint.MinScore > 10 {
-		add("pylint.min_score", "must be between 0 and 10", "pylint scores out of 10, e.g. 8.5")
-	}
-	if _, ok := levels[strings.ToLower(c.Bandit.Severity)]; c.Bandit.Severity != "" && !ok {
-		add("bandit.severity", fmt.Sprintf("unknown severity %q", c.Bandit.Severity), "use low, medium or high")
-	}
-	if _, ok := levels[strings.ToLower(c.Bandit.Confidence)]; c.Bandit.Confidence != "" && !ok {
-		add("bandit.confidence", fmt.Sprintf("unknown confidence %q", c.Bandit.Confidence), "use low, medium or high")
-	}
-	for i, name := range c.Env.Required {
-		if !envNameRe.MatchString(name) {
-			add(fmt.Sprintf("env.required[%d]", i), fmt.Sprintf("%q is not a valid environment variable name", name),
-				"list variable names only (letters, digits and _), never values")
-		}
-	}
-	for i, m := range c.Smoke.Modules {
-		if !moduleNameRe.MatchString(m) || strings.HasSuffix(m, ".py") {
-			add(fmt.Sprintf("smoke.modules[%d]", i), fmt.Sprintf("%q is not a Python module name", m),
-				`write dotted module names such as "app" or "mysite.wsgi", not file paths`)
+	for _, d := range builtins {
+		if d.check != nil {
+			d.check(&c, add)
 		}
 	}
 	seen := map[string]int{}
-	for _, b := range builtinOrder {
-		seen[b] = -1
+	for _, d := range builtins {
+		seen[d.name] = -1
 	}
 	for i, g := range c.Custom {
 		f := func(s string) string { return fmt.Sprintf("custom[%d].%s", i, s) }

@@ -146,3 +146,39 @@ func TestStartModule(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryGateIsRegistered: each gate section of Config is registered in
+// builtins under its yaml key, in the same order, and its settings point
+// into that section, so a section added without its registration (or
+// wired to another gate's fields) fails here rather than go unrun.
+func TestEveryGateIsRegistered(t *testing.T) {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	var sections []string
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		sections = append(sections, name)
+		for _, d := range builtins {
+			if d.name != name {
+				continue
+			}
+			s, sec := d.settings(&c), v.Field(i)
+			if s.enabled != sec.FieldByName("Enabled").Addr().Interface() ||
+				s.blocking != sec.FieldByName("Blocking").Addr().Interface() ||
+				s.timeout != sec.FieldByName("Timeout").Addr().Interface() {
+				t.Errorf("the settings of gate %s do not point into Config.%s", name, f.Name)
+			}
+		}
+	}
+	var names []string
+	for _, d := range builtins {
+		names = append(names, d.name)
+	}
+	if !reflect.DeepEqual(names, sections) {
+		t.Errorf("builtins %v, Config's gate sections %v: register each section once, in the same order", names, sections)
+	}
+}

@@ -17,6 +17,24 @@
 // `<python> -m pytest` when the app's interpreter has it, else the pytest
 // on PATH, whose #! interpreter is asked whether pytest-cov is there.
 //
+// # Adding a built-in gate
+//
+// A built-in gate is registered once, as an entry of builtins
+// (builtins.go): its name, tool, start cost, default blocking and timeout,
+// where its settings live in Config, its own defaults and checks, its run
+// function and how the reports treat it. Config.WithDefaults,
+// Config.Validate, Run and the report writers read that table and change
+// for no gate. Adding one takes:
+//
+//   - a Gate* name constant beside the table;
+//   - its section type (Enabled, Blocking, Timeout and Args, then its own
+//     fields) and a Config field with the name as its yaml key, in the
+//     table's order (TestEveryGateIsRegistered holds the two together;
+//     ferry.yml's JSON schema follows the type by itself);
+//   - the entry in builtins;
+//   - its run function in a gate_*.go file: runReportTool for a tool that
+//     writes its report to a file, else needTool and runTool.
+//
 // Exit codes are the CLI's business; the mapping intended is: Report.Passed
 // → 0, a Report that did not pass → exitcode.Refused (6); an invalid
 // configuration is a usage error (*fail.Error, exit 2) from Run.

@@ -6,18 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-)
 
-// errNotFound marks a tool that is installed neither beside the app's
-// interpreter nor on PATH; gates turn it into StatusMissing.
-var errNotFound = errors.New("not found")
+	"github.com/ferryhq/ferry/internal/text"
+)
 
 const (
 	// stdoutCap bounds what is kept of a tool's stdout for parsing; JSON
@@ -171,36 +168,10 @@ func (m envMap) list() []string {
 	return out
 }
 
-// lookPathIn finds name in the directories of pathList, the way a shell
-// would with that PATH; exec.LookPath would use ferry's own PATH, which is
-// not the one the tools get.
-func lookPathIn(name, pathList string) (string, error) {
-	if strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/') {
-		if p, ok := executable(name); ok {
-			return p, nil
-		}
-		return "", errNotFound
-	}
-	for _, dir := range filepath.SplitList(pathList) {
-		if dir == "" {
-			continue
-		}
-		if p, ok := executable(filepath.Join(dir, name)); ok {
-			return p, nil
-		}
-	}
-	return "", errNotFound
-}
-
-// lastLines returns at most n trailing lines of s, itself at most
-// resultOutputCap bytes, for Result.Output.
-func lastLines(s string, n int) string {
-	s = strings.TrimRight(s, "\r\n\t ")
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	out := strings.Join(lines, "\n")
+// tail is the last n lines of a tool's output, and at most
+// resultOutputCap bytes of them: what a report shows of it.
+func tail(s string, n int) string {
+	out := strings.Join(text.LastLines(strings.TrimRight(s, "\r\n\t "), n), "\n")
 	if len(out) > resultOutputCap {
 		out = out[len(out)-resultOutputCap:]
 		if i := strings.IndexByte(out, '\n'); i >= 0 {

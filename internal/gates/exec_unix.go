@@ -4,16 +4,12 @@ package gates
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"syscall"
 )
 
 // envCaseInsensitive is false on unix: FOO and foo are different variables.
 const envCaseInsensitive = false
-
-// exeSuffixes are tried after the bare name; unix needs none.
-var exeSuffixes = []string{""}
 
 // prepareGroup puts the tool in a process group of its own, so cancelling
 // a gate can reach everything the tool started.
@@ -35,15 +31,6 @@ func killGroup(cmd *exec.Cmd) error {
 		return err
 	}
 	return nil
-}
-
-// executable reports whether path is a regular file someone may execute.
-func executable(path string) (string, bool) {
-	fi, err := os.Stat(path)
-	if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return "", false
-	}
-	return path, true
 }
 
 // venvBinDir is where a virtualenv keeps its interpreter and scripts.

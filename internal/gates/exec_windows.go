@@ -3,18 +3,13 @@
 package gates
 
 import (
-	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
 // envCaseInsensitive is true on Windows, where Path and PATH are one variable.
 const envCaseInsensitive = true
-
-// exeSuffixes are the extensions Windows runs without being told.
-var exeSuffixes = []string{"", ".exe", ".cmd", ".bat"}
 
 // createNewProcessGroup is CREATE_NEW_PROCESS_GROUP from the Windows API.
 const createNewProcessGroup = 0x00000200
@@ -39,35 +34,6 @@ func killGroup(cmd *exec.Cmd) error {
 		_ = cmd.Process.Kill()
 	}
 	return nil
-}
-
-// executable finds path itself or path with one of the runnable extensions.
-func executable(path string) (string, bool) {
-	for _, ext := range exeSuffixes {
-		p := path
-		if ext != "" && !strings.HasSuffix(strings.ToLower(path), ext) {
-			p = path + ext
-		} else if ext != "" {
-			continue
-		}
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			if ext == "" && !hasRunnableExt(p) {
-				continue
-			}
-			return p, true
-		}
-	}
-	return "", false
-}
-
-func hasRunnableExt(p string) bool {
-	lp := strings.ToLower(p)
-	for _, ext := range exeSuffixes[1:] {
-		if strings.HasSuffix(lp, ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // venvBinDir is where a Windows virtualenv keeps its interpreter and scripts.

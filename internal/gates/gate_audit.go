@@ -30,12 +30,10 @@ func runAuditGate(ctx context.Context, e *runEnv, g AuditGate, r *Result) {
 		runOfflineAudit(e, g, reqRel, reqPath, r)
 		return
 	}
-	tool, err := e.findTool("pip-audit")
-	if err != nil {
-		missingTool(r, "pip-audit", pipAuditMissingHint)
+	tool, ok := e.needTool(r, "pip-audit", pipAuditMissingHint)
+	if !ok {
 		return
 	}
-	r.Tool = tool
 	argv := []string{tool, "-f", "json", "--progress-spinner", "off"}
 	extra := map[string]string{}
 	if _, err := os.Stat(reqPath); err == nil {
@@ -49,16 +47,14 @@ func runAuditGate(ctx context.Context, e *runEnv, g AuditGate, r *Result) {
 		argv = append(argv, "--ignore-vuln", id)
 	}
 	argv = append(argv, g.Args...)
-	res, err := e.exec(ctx, argv, extra)
-	if err != nil {
-		execFailed(r, "pip-audit", err)
+	res, ok := e.runTool(ctx, r, "pip-audit", argv, extra)
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 	deps, err := parsePipAudit(res.Stdout)
 	if err != nil || (res.ExitCode != 0 && res.ExitCode != 1) {
-		toolError(r, fmt.Sprintf("pip-audit exited %d without a readable report", res.ExitCode), res)
-		r.Hint = "pip-audit needs PyPI; on a server without it, " + "set gates.audit.osv_db for the offline audit"
+		toolError(r, fmt.Sprintf("pip-audit exited %d without a readable report", res.ExitCode),
+			"pip-audit needs PyPI; on a server without it, set gates.audit.osv_db for the offline audit", res)
 		return
 	}
 	applyAudit(r, filterIgnored(deps, g.Ignore), nil, reqRel, false)
@@ -277,12 +273,10 @@ func applyAudit(r *Result, deps []AuditDependency, where []requirement, reqRel s
 }
 
 func runSafetyGate(ctx context.Context, e *runEnv, g SafetyGate, r *Result) {
-	tool, err := e.findTool("safety")
-	if err != nil {
-		missingTool(r, "safety", "pip install safety into the app's virtualenv (it needs network access to its database)")
+	tool, ok := e.needTool(r, "safety", "pip install safety into the app's virtualenv (it needs network access to its database)")
+	if !ok {
 		return
 	}
-	r.Tool = tool
 	reqRel := e.requirements
 	argv := []string{tool, "check", "--output", "json"}
 	if _, err := os.Stat(filepath.Join(e.appDir, reqRel)); err == nil {
@@ -292,16 +286,14 @@ func runSafetyGate(ctx context.Context, e *runEnv, g SafetyGate, r *Result) {
 		argv = append(argv, "--ignore", id)
 	}
 	argv = append(argv, g.Args...)
-	res, err := e.exec(ctx, argv, nil)
-	if err != nil {
-		execFailed(r, "safety", err)
+	res, ok := e.runTool(ctx, r, "safety", argv, nil)
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 	deps, total, err := parseSafety(res.Stdout)
 	if err != nil {
-		toolError(r, fmt.Sprintf("safety exited %d without a readable report", res.ExitCode), res)
-		r.Hint = "safety needs network access to its database (and an API key for `safety scan`)"
+		toolError(r, fmt.Sprintf("safety exited %d without a readable report", res.ExitCode),
+			"safety needs network access to its database (and an API key for `safety scan`)", res)
 		return
 	}
 	applyAudit(r, filterIgnored(deps, g.Ignore), nil, reqRel, false)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/proc"
 )
 
 func runCustomGate(ctx context.Context, e *runEnv, g CustomGate, r *Result) {
@@ -15,7 +17,7 @@ func runCustomGate(ctx context.Context, e *runEnv, g CustomGate, r *Result) {
 		if !filepath.IsAbs(prog) {
 			prog = filepath.Join(e.appDir, prog)
 		}
-		path, err = lookPathIn(prog, "")
+		path, err = proc.LookPathIn(prog, "")
 	} else {
 		path, err = e.findTool(prog)
 	}
@@ -26,12 +28,10 @@ func runCustomGate(ctx context.Context, e *runEnv, g CustomGate, r *Result) {
 	r.Tool = path
 	argv := append([]string{path}, g.Command[1:]...)
 	argv = append(argv, g.Args...)
-	res, err := e.exec(ctx, argv, nil)
-	if err != nil {
-		execFailed(r, filepath.Base(path), err)
+	res, ok := e.runTool(ctx, r, filepath.Base(path), argv, nil)
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 	r.Figures = map[string]float64{"exit_code": float64(res.ExitCode)}
 	if res.ExitCode == 0 {
 		r.Status = StatusPassed
@@ -40,7 +40,7 @@ func runCustomGate(ctx context.Context, e *runEnv, g CustomGate, r *Result) {
 	}
 	r.Status = StatusFailed
 	r.Summary = fmt.Sprintf("exit status %d", res.ExitCode)
-	if last := lastLines(res.Output, 1); last != "" && len(last) < 120 {
+	if last := tail(res.Output, 1); last != "" && len(last) < 120 {
 		r.Summary += ": " + last
 	}
 	r.Hint = "run " + strings.Join(g.Command, " ") + " in the app directory to see the failure"

@@ -27,21 +27,18 @@ func runDepsGate(ctx context.Context, e *runEnv, g DepsGate, r *Result) {
 	if !probe.Modules["pip"] {
 		// Virtualenvs made by uv or with --without-pip have no pip of their
 		// own; pip 22.3 and later can inspect another interpreter's packages.
-		pip, err := e.findTool("pip")
-		if err != nil {
-			missingTool(r, "pip", e.python+" -m ensurepip, or recreate the virtualenv with pip")
+		pip, ok := e.needTool(r, "pip", e.python+" -m ensurepip, or recreate the virtualenv with pip")
+		if !ok {
 			return
 		}
 		argv = []string{pip, "--python", e.python, "check"}
 		r.Tool = strings.Join(argv, " ")
 	}
 	argv = append(argv, g.Args...)
-	res, err := e.exec(ctx, argv, nil)
-	if err != nil {
-		execFailed(r, "pip", err)
+	res, ok := e.runTool(ctx, r, "pip", argv, nil)
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 	// The exit status is the verdict; the lines only itemise it.
 	switch res.ExitCode {
 	case 0:
@@ -65,7 +62,7 @@ func runDepsGate(ctx context.Context, e *runEnv, g DepsGate, r *Result) {
 		r.Summary = fmt.Sprintf("%s: %s", plural(len(r.Findings), "broken requirement"), strings.Join(names, ", "))
 		r.Hint = "install versions that satisfy each other (pip install -r requirements.txt in a fresh virtualenv shows the conflict)"
 	default:
-		toolError(r, fmt.Sprintf("pip check exited %d", res.ExitCode), res)
+		toolError(r, fmt.Sprintf("pip check exited %d", res.ExitCode), "", res)
 	}
 }
 

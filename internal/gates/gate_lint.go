@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,54 +23,31 @@ const flake8Format = "%(path)s\t%(row)d\t%(col)d\t%(code)s\t%(text)s"
 var flake8Excludes = []string{".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist"}
 
 func runFlake8Gate(ctx context.Context, e *runEnv, g Flake8Gate, r *Result) {
-	tool, err := e.findTool("flake8")
-	if err != nil {
-		missingTool(r, "flake8", "pip install flake8 into the app's virtualenv")
-		return
-	}
-	r.Tool = tool
-	tmp, err := e.gateTmp("flake8")
-	if err != nil {
-		execFailed(r, "flake8", err)
-		return
-	}
-	out := filepath.Join(tmp, "flake8.tsv")
-	excludes := append([]string{}, flake8Excludes...)
-	if ents, err := os.ReadDir(e.appDir); err == nil {
-		for _, ent := range ents {
-			if ent.IsDir() && isVenvDir(filepath.Join(e.appDir, ent.Name())) {
-				excludes = append(excludes, ent.Name())
+	findings, res, ok := runReportTool(ctx, e, r, reportTool{
+		name: "flake8", install: "pip install flake8 into the app's virtualenv",
+		paths: g.Paths, file: "flake8.tsv",
+		argv: func(tool, _, report string, targets []string) ([]string, map[string]string, error) {
+			excludes := append([]string{}, flake8Excludes...)
+			if ents, err := os.ReadDir(e.appDir); err == nil {
+				for _, ent := range ents {
+					if ent.IsDir() && isVenvDir(filepath.Join(e.appDir, ent.Name())) {
+						excludes = append(excludes, ent.Name())
+					}
+				}
 			}
-		}
-	}
-	argv := []string{tool, "--format=" + flake8Format, "--output-file=" + out, "--extend-exclude=" + strings.Join(excludes, ",")}
-	argv = append(argv, g.Args...)
-	if len(g.Paths) > 0 {
-		argv = append(argv, g.Paths...)
-	} else {
-		argv = append(argv, ".")
-	}
-	res, err := e.exec(ctx, argv, nil)
-	if err != nil {
-		execFailed(r, "flake8", err)
-		return
-	}
-	r.Output = res.Output
-	if res.ExitCode != 0 && res.ExitCode != 1 {
-		toolError(r, fmt.Sprintf("flake8 exited %d", res.ExitCode), res)
-		r.Hint = "check gates.flake8.args and the flake8 configuration (setup.cfg, tox.ini, .flake8)"
-		return
-	}
-	data, err := os.ReadFile(out)
-	if err != nil && res.ExitCode == 0 {
-		data = nil
-	} else if err != nil {
-		toolError(r, "flake8 wrote no report", res)
-		return
-	}
-	findings, err := parseFlake8(bytes.NewReader(data), e.appDir)
-	if err != nil {
-		toolError(r, err.Error(), res)
+			argv := []string{tool, "--format=" + flake8Format, "--output-file=" + report, "--extend-exclude=" + strings.Join(excludes, ",")}
+			argv = append(argv, g.Args...)
+			if len(targets) == 0 {
+				targets = []string{"."}
+			}
+			return append(argv, targets...), nil, nil
+		},
+		// 1 is findings; with 0 flake8 may not write the file at all.
+		exitOK: func(code int) bool { return code == 0 || code == 1 },
+		clean:  func(code int) bool { return code == 0 },
+		hint:   "check gates.flake8.args and the flake8 configuration (setup.cfg, tox.ini, .flake8)",
+	}, parseFlake8)
+	if !ok {
 		return
 	}
 	r.Findings = findings
@@ -125,9 +101,9 @@ func isFlake8Fatal(code string) bool {
 }
 
 // parseFlake8 reads lines written with flake8Format.
-func parseFlake8(rd io.Reader, appDir string) ([]Finding, error) {
+func parseFlake8(data []byte, appDir string) ([]Finding, error) {
 	var out []Finding
-	sc := bufio.NewScanner(rd)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")
@@ -167,58 +143,33 @@ func parseFlake8(rd io.Reader, appDir string) ([]Finding, error) {
 var pylintReporter []byte
 
 func runPylintGate(ctx context.Context, e *runEnv, g PylintGate, r *Result) {
-	tool, err := e.findTool("pylint")
-	if err != nil {
-		missingTool(r, "pylint", "pip install pylint into the app's virtualenv")
-		return
+	rep, _, ok := runReportTool(ctx, e, r, reportTool{
+		name: "pylint", install: "pip install pylint into the app's virtualenv",
+		paths: g.Paths, nothing: "no Python modules to lint",
+		pick: func(l sourceLayout) []string { return append(append([]string{}, l.Files...), l.Packages...) },
+		file: "pylint.json",
+		argv: func(tool, dir, report string, targets []string) ([]string, map[string]string, error) {
+			if err := os.WriteFile(filepath.Join(dir, "ferry_pylint_reporter.py"), pylintReporter, 0o644); err != nil {
+				return nil, nil, fmt.Errorf("write reporter: %w", err)
+			}
+			// The reporter writes pylint 3's json2 shape (messages plus
+			// statistics with the score) on pylint 2 and 3 alike; json2
+			// itself is 3.x only.
+			argv := []string{tool, "--persistent=n", "--output-format=ferry_pylint_reporter.FerryReporter:" + report}
+			argv = append(argv, g.Args...)
+			pyPath := dir
+			if old, ok := e.toolEnv.get("PYTHONPATH"); ok && old != "" {
+				pyPath += string(os.PathListSeparator) + old
+			}
+			return append(argv, targets...), map[string]string{"PYTHONPATH": pyPath}, nil
+		},
+		// pylint's exit status is a bit mask of message categories; 32 is a
+		// usage error, the only case with no report.
+		hint: "check gates.pylint.args and the pylint configuration (pylintrc, pyproject.toml)",
+	}, parsePylintJSON2)
+	if ok {
+		applyPylint(r, rep, g.MinScore)
 	}
-	r.Tool = tool
-	targets := g.Paths
-	if len(targets) == 0 {
-		layout, err := discoverSources(e.appDir)
-		if err != nil {
-			execFailed(r, "pylint", err)
-			return
-		}
-		targets = append(append([]string{}, layout.Files...), layout.Packages...)
-	}
-	if len(targets) == 0 {
-		r.Status = StatusSkipped
-		r.Summary = "no Python modules to lint"
-		return
-	}
-	tmp, err := e.gateTmp("pylint")
-	if err != nil {
-		execFailed(r, "pylint", err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "ferry_pylint_reporter.py"), pylintReporter, 0o644); err != nil {
-		execFailed(r, "pylint", fmt.Errorf("write reporter: %w", err))
-		return
-	}
-	out := filepath.Join(tmp, "pylint.json")
-	// The reporter writes pylint 3's json2 shape (messages plus statistics
-	// with the score) on pylint 2 and 3 alike; json2 itself is 3.x only.
-	argv := []string{tool, "--persistent=n", "--output-format=ferry_pylint_reporter.FerryReporter:" + out}
-	argv = append(argv, g.Args...)
-	argv = append(argv, targets...)
-	pyPath := tmp
-	if old, ok := e.toolEnv.get("PYTHONPATH"); ok && old != "" {
-		pyPath += string(os.PathListSeparator) + old
-	}
-	// pylint's exit status is a bit mask of message categories; 32 is a
-	// usage error, the only case with no report.
-	data, res, ok := e.runForReport(ctx, r, "pylint", argv, map[string]string{"PYTHONPATH": pyPath}, out,
-		"check gates.pylint.args and the pylint configuration (pylintrc, pyproject.toml)")
-	if !ok {
-		return
-	}
-	rep, err := parsePylintJSON2(data, e.appDir)
-	if err != nil {
-		toolError(r, err.Error(), res)
-		return
-	}
-	applyPylint(r, rep, g.MinScore)
 }
 
 // pylintReport is pylint 3's json2 output, which ferry's reporter also writes.
@@ -299,47 +250,25 @@ func applyPylint(r *Result, rep pylintReport, min float64) {
 	r.Status = StatusPassed
 }
 
+// levels orders bandit's severity and confidence words.
+var levels = map[string]int{"low": 1, "medium": 2, "high": 3}
+
 func runBanditGate(ctx context.Context, e *runEnv, g BanditGate, r *Result) {
-	tool, err := e.findTool("bandit")
-	if err != nil {
-		missingTool(r, "bandit", "pip install bandit into the app's virtualenv")
-		return
+	rep, _, ok := runReportTool(ctx, e, r, reportTool{
+		name: "bandit", install: "pip install bandit into the app's virtualenv",
+		paths: g.Paths, pick: sourceLayout.all, nothing: "no Python files to scan",
+		file: "bandit.json",
+		argv: func(tool, _, report string, targets []string) ([]string, map[string]string, error) {
+			argv := []string{tool, "-f", "json", "-o", report, "-q"}
+			argv = append(argv, g.Args...)
+			argv = append(argv, "-r")
+			return append(argv, targets...), nil, nil
+		},
+		hint: "check gates.bandit.args and the bandit configuration",
+	}, parseBandit)
+	if ok {
+		applyBandit(r, rep, g.Severity, g.Confidence)
 	}
-	r.Tool = tool
-	targets := g.Paths
-	if len(targets) == 0 {
-		layout, err := discoverSources(e.appDir)
-		if err != nil {
-			execFailed(r, "bandit", err)
-			return
-		}
-		targets = layout.all()
-	}
-	if len(targets) == 0 {
-		r.Status = StatusSkipped
-		r.Summary = "no Python files to scan"
-		return
-	}
-	tmp, err := e.gateTmp("bandit")
-	if err != nil {
-		execFailed(r, "bandit", err)
-		return
-	}
-	out := filepath.Join(tmp, "bandit.json")
-	argv := []string{tool, "-f", "json", "-o", out, "-q"}
-	argv = append(argv, g.Args...)
-	argv = append(argv, "-r")
-	argv = append(argv, targets...)
-	data, res, ok := e.runForReport(ctx, r, "bandit", argv, nil, out, "check gates.bandit.args and the bandit configuration")
-	if !ok {
-		return
-	}
-	rep, err := parseBandit(data, e.appDir)
-	if err != nil {
-		toolError(r, err.Error(), res)
-		return
-	}
-	applyBandit(r, rep, g.Severity, g.Confidence)
 }
 
 type banditReport struct {
@@ -423,23 +352,4 @@ func applyBandit(r *Result, rep banditReport, severity, confidence string) {
 		return
 	}
 	r.Status = StatusPassed
-}
-
-// runForReport runs a tool that writes its machine-readable report to
-// out, and returns the report; a tool that ends without one is a tool
-// error carrying hint.
-func (e *runEnv) runForReport(ctx context.Context, r *Result, name string, argv []string, env map[string]string, out, hint string) ([]byte, procResult, bool) {
-	res, err := e.exec(ctx, argv, env)
-	if err != nil {
-		execFailed(r, name, err)
-		return nil, res, false
-	}
-	r.Output = res.Output
-	data, err := os.ReadFile(out)
-	if err != nil || len(data) == 0 {
-		toolError(r, fmt.Sprintf("%s exited %d without a report", name, res.ExitCode), res)
-		r.Hint = hint
-		return nil, res, false
-	}
-	return data, res, true
 }

@@ -86,20 +86,18 @@ func runSmokeGate(ctx context.Context, e *runEnv, g SmokeGate, r *Result) {
 	argv := append([]string{e.python}, g.Args...)
 	argv = append(argv, "-c", smokeScript)
 	argv = append(argv, modules...)
-	res, err := e.exec(ctx, argv, map[string]string{"FERRY_SMOKE_OUT": out})
-	if err != nil {
-		execFailed(r, "python", err)
+	res, ok := e.runTool(ctx, r, "python", argv, map[string]string{"FERRY_SMOKE_OUT": out})
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 	data, err := os.ReadFile(out)
 	var recs []smokeRecord
 	if err == nil {
 		err = json.Unmarshal(data, &recs)
 	}
 	if err != nil {
-		toolError(r, fmt.Sprintf("the import check exited %d without a report", res.ExitCode), res)
-		r.Hint = "an import may have ended the interpreter (os._exit); run python -c 'import MODULE' in the app directory"
+		toolError(r, fmt.Sprintf("the import check exited %d without a report", res.ExitCode),
+			"an import may have ended the interpreter (os._exit); run python -c 'import MODULE' in the app directory", res)
 		return
 	}
 	applySmoke(r, recs)
@@ -113,7 +111,7 @@ func applySmoke(r *Result, recs []smokeRecord) {
 		if !rec.OK {
 			tc.Status = CaseFailed
 			tc.Message = rec.Error
-			tc.Detail = lastLines(rec.Traceback, 60)
+			tc.Detail = tail(rec.Traceback, 60)
 			failed = append(failed, fmt.Sprintf("%s (%s)", rec.Module, rec.Type))
 			r.Findings = append(r.Findings, Finding{File: filepath.ToSlash(rec.File), Line: rec.Line, Rule: rec.Type,
 				Level: "error", Message: fmt.Sprintf("import %s failed: %s", rec.Module, rec.Error)})

@@ -39,13 +39,11 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 		r.Tool = e.python + " -m pytest"
 		hasCov = probe.Modules["pytest_cov"]
 	} else {
-		path, err := e.findTool("pytest")
-		if err != nil {
-			missingTool(r, "pytest", hint)
+		path, ok := e.needTool(r, "pytest", hint)
+		if !ok {
 			return
 		}
 		argv = []string{path}
-		r.Tool = path
 		if interp := e.scriptInterpreter(path); interp != "" {
 			if p, err := e.probe(ctx, interp); err == nil {
 				hasCov = p.Modules["pytest_cov"]
@@ -70,12 +68,10 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 	argv = append(argv, g.Args...)
 	argv = append(argv, g.Paths...)
 
-	res, err := e.exec(ctx, argv, map[string]string{"COVERAGE_FILE": filepath.Join(tmp, ".coverage")})
-	if err != nil {
-		execFailed(r, "pytest", err)
+	res, ok := e.runTool(ctx, r, "pytest", argv, map[string]string{"COVERAGE_FILE": filepath.Join(tmp, ".coverage")})
+	if !ok {
 		return
 	}
-	r.Output = res.Output
 
 	if res.ExitCode == pytestNoTests {
 		r.Status = StatusFailed
@@ -86,8 +82,8 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 	}
 	suite, err := readJUnitFile(junitPath)
 	if err != nil {
-		toolError(r, fmt.Sprintf("pytest exited %d without a readable JUnit report", res.ExitCode), res)
-		r.Hint = "check gates.tests.args and the output above; pytest could not run the tests"
+		toolError(r, fmt.Sprintf("pytest exited %d without a readable JUnit report", res.ExitCode),
+			"check gates.tests.args and the output above; pytest could not run the tests", res)
 		return
 	}
 	r.Tests = suite.Cases
@@ -106,7 +102,7 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 	case hasCov:
 		pct, err := readCoberturaFile(covPath)
 		if err != nil {
-			toolError(r, "pytest-cov wrote no readable coverage report", res)
+			toolError(r, "pytest-cov wrote no readable coverage report", "", res)
 			return
 		}
 		r.Figures["coverage"] = pct
@@ -134,7 +130,7 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 		r.Status = StatusFailed
 		r.Hint = "fix the failing tests listed above"
 	case res.ExitCode != pytestOK:
-		toolError(r, fmt.Sprintf("pytest exited %d: %s", res.ExitCode, summary), res)
+		toolError(r, fmt.Sprintf("pytest exited %d: %s", res.ExitCode, summary), "", res)
 	case !coverageOK:
 		r.Status = StatusFailed
 		if r.Hint == "" {
@@ -229,7 +225,7 @@ func junitCase(c xmlJUnitCase) TestCase {
 	}
 	if msg != nil {
 		tc.Message = msg.Message
-		tc.Detail = lastLines(strings.TrimSpace(msg.Body), 60)
+		tc.Detail = tail(strings.TrimSpace(msg.Body), 60)
 	}
 	return tc
 }

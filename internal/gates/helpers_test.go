@@ -1,31 +1,19 @@
 package gates
 
 import (
-	"github.com/ferryhq/ferry/internal/testing/testtool"
-
 	"context"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
-
-// needTool fails under CI=true and skips elsewhere when a tool a test needs
-// is missing: CI must prove the gates against the real tools.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		missing(t, name)
-	}
-	return p
-}
-
-func missing(t testing.TB, what string) { t.Helper(); testtool.Missing(t, what) }
 
 var (
 	pyOnce sync.Once
@@ -49,9 +37,18 @@ func testPython(t testing.TB) string {
 		}
 	})
 	if pyPath == "" {
-		missing(t, "a python3 with pytest and pytest-cov")
+		testtool.Missing(t, "a python3 with pytest and pytest-cov")
 	}
 	return pyPath
+}
+
+// needEveryTool is testPython for a test that runs every linter too.
+func needEveryTool(t testing.TB) string {
+	t.Helper()
+	for _, tool := range []string{"flake8", "pylint", "bandit"} {
+		testtool.Need(t, tool)
+	}
+	return testPython(t)
 }
 
 // copyProject copies testdata/projects/name into a temporary directory, so
@@ -80,19 +77,14 @@ func copyProject(t testing.TB, name string) string {
 	return dst
 }
 
-// only enables the named gates and disables the rest.
+// only enables the named built-in gates and disables the rest.
 func only(names ...string) Config {
-	on := map[string]bool{}
-	for _, n := range names {
-		on[n] = true
+	var c Config
+	for _, d := range builtins {
+		on := slices.Contains(names, d.name)
+		*d.settings(&c).enabled = &on
 	}
-	b := func(n string) *bool { v := on[n]; return &v }
-	return Config{
-		Tests: TestsGate{Enabled: b(GateTests)}, Audit: AuditGate{Enabled: b(GateAudit)},
-		Safety: SafetyGate{Enabled: b(GateSafety)}, Bandit: BanditGate{Enabled: b(GateBandit)},
-		Flake8: Flake8Gate{Enabled: b(GateFlake8)}, Pylint: PylintGate{Enabled: b(GatePylint)},
-		Smoke: SmokeGate{Enabled: b(GateSmoke)}, Env: EnvGate{Enabled: b(GateEnv)}, Deps: DepsGate{Enabled: b(GateDeps)},
-	}
+	return c
 }
 
 func mustRun(t testing.TB, cfg Config, opts Options) *Report {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/proc"
 )
 
 // runEnv is what every gate of one run shares: where the app is, which
@@ -45,7 +47,7 @@ func findPython(appDir, given, pathList string) (string, error) {
 		if !filepath.IsAbs(p) && strings.ContainsAny(p, `/\`) {
 			p = filepath.Join(appDir, p)
 		}
-		found, err := lookPathIn(p, pathList)
+		found, err := proc.LookPathIn(p, pathList)
 		if err != nil {
 			return "", fmt.Errorf("python %q: %w", given, err)
 		}
@@ -53,17 +55,17 @@ func findPython(appDir, given, pathList string) (string, error) {
 	}
 	for _, venv := range []string{".venv", "venv"} {
 		for _, name := range pythonNames {
-			if p, ok := executable(filepath.Join(appDir, venv, venvBinDir, name)); ok {
+			if p, ok := proc.Executable(filepath.Join(appDir, venv, venvBinDir, name)); ok {
 				return p, nil
 			}
 		}
 	}
 	for _, name := range pythonNames {
-		if p, err := lookPathIn(name, pathList); err == nil {
+		if p, err := proc.LookPathIn(name, pathList); err == nil {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("python: %w", errNotFound)
+	return "", fmt.Errorf("python: %w", proc.ErrNotFound)
 }
 
 // venvRoot returns the virtualenv that holds the interpreter, or "".
@@ -80,12 +82,12 @@ func venvRoot(python string) string {
 // dependencies, a global one does not.
 func (e *runEnv) findTool(name string) (string, error) {
 	if e.binDir != "" {
-		if p, ok := executable(filepath.Join(e.binDir, name)); ok {
+		if p, ok := proc.Executable(filepath.Join(e.binDir, name)); ok {
 			return p, nil
 		}
 	}
 	path, _ := e.toolEnv.get("PATH")
-	return lookPathIn(name, path)
+	return proc.LookPathIn(name, path)
 }
 
 // gateTmp makes a scratch directory for one gate's report files.
@@ -145,7 +147,7 @@ func (e *runEnv) probe(ctx context.Context, python string) (*pythonProbe, error)
 	}
 	var p pythonProbe
 	if res.ExitCode != 0 || json.Unmarshal(res.Stdout, &p) != nil {
-		return nil, fmt.Errorf("probe %s: exit status %d: %s", python, res.ExitCode, lastLines(res.Output, 5))
+		return nil, fmt.Errorf("probe %s: exit status %d: %s", python, res.ExitCode, tail(res.Output, 5))
 	}
 	if e.probes == nil {
 		e.probes = map[string]*pythonProbe{}
@@ -173,7 +175,7 @@ func (e *runEnv) scriptInterpreter(script string) string {
 	interp := fields[0]
 	if filepath.Base(interp) == "env" && len(fields) > 1 {
 		path, _ := e.toolEnv.get("PATH")
-		p, err := lookPathIn(fields[len(fields)-1], path)
+		p, err := proc.LookPathIn(fields[len(fields)-1], path)
 		if err != nil {
 			return ""
 		}

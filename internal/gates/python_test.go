@@ -51,7 +51,7 @@ func TestFindPython(t *testing.T) {
 	}
 	// A file without the execute bit is not a tool.
 	touch(t, filepath.Join(onPath, "flake8"), 0o644)
-	if _, err := lookPathIn("flake8", onPath); err == nil {
+	if _, err := (&runEnv{toolEnv: envMap{"PATH": onPath}}).findTool("flake8"); err == nil {
 		t.Error("a non-executable file was taken for a tool")
 	}
 }

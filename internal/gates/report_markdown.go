@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 var statusIcon = map[Status]string{
@@ -31,11 +33,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		if !g.Blocking {
 			status += " (non-blocking)"
 		}
-		t := ""
-		if g.Status != StatusSkipped || g.Duration > 0 {
-			t = formatDuration(g.Duration)
-		}
-		fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", mdCell(g.Name), status, t, mdCell(g.Summary))
+		fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", mdCell(g.Name), status, gateTime(g), mdCell(g.Summary))
 	}
 	for _, g := range rep.Gates {
 		if g.Status == StatusPassed || g.Status == StatusSkipped {
@@ -53,13 +51,13 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 				if f.Line > 0 {
 					loc = fmt.Sprintf("%s:%d", loc, f.Line)
 				}
-				fmt.Fprintf(bw, "| %s | %s | %s |\n", mdCell(loc), mdCell(f.Rule), mdCell(firstLine(f.Message)))
+				fmt.Fprintf(bw, "| %s | %s | %s |\n", mdCell(loc), mdCell(f.Rule), mdCell(text.FirstLine(f.Message)))
 			}
 			fmt.Fprintln(bw)
 		}
 		for _, tc := range g.Tests {
-			if g.Name == GateTests && (tc.Status == CaseFailed || tc.Status == CaseError) {
-				fmt.Fprintf(bw, "- %s `%s`: %s\n", tc.Status, strings.ReplaceAll(tc.Classname+"::"+tc.Name, "`", "'"), mdCell(firstLine(tc.Message)))
+			if reportOf(g.Name).cases && (tc.Status == CaseFailed || tc.Status == CaseError) {
+				fmt.Fprintf(bw, "- %s `%s`: %s\n", tc.Status, strings.ReplaceAll(tc.Classname+"::"+tc.Name, "`", "'"), mdCell(text.FirstLine(tc.Message)))
 			}
 		}
 		if g.Output != "" {

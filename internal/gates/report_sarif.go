@@ -1,8 +1,6 @@
 package gates
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"path"
 	"sort"
@@ -74,13 +72,6 @@ type sarifRegion struct {
 	StartColumn int `json:"startColumn,omitempty"`
 }
 
-// sarifGates are the gates whose findings are source locations worth a
-// code-scanning alert.
-var sarifGates = map[string]string{
-	GateBandit: "https://bandit.readthedocs.io/",
-	GateFlake8: "https://flake8.pycqa.org/",
-}
-
 // WriteSARIF writes bandit's and flake8's findings as SARIF 2.1.0, one run
 // per tool, for GitHub code scanning. uriPrefix is the app directory's path
 // inside the repository ("" when the app is the repository root), because
@@ -91,8 +82,8 @@ func WriteSARIF(w io.Writer, rep *Report, uriPrefix string) error {
 	log := sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{}}
 	prefix := strings.Trim(strings.ReplaceAll(uriPrefix, `\`, "/"), "/")
 	for _, g := range rep.Gates {
-		info, ok := sarifGates[g.Name]
-		if !ok || g.Status == StatusSkipped || g.Status == StatusMissing || g.Status == StatusError || g.Status == StatusTimeout {
+		info := reportOf(g.Name).sarifURI
+		if info == "" || g.Status == StatusSkipped || g.Status == StatusMissing || g.Status == StatusError || g.Status == StatusTimeout {
 			continue
 		}
 		run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: g.Name, InformationURI: info, Rules: []sarifRule{}}}, Results: []sarifResult{}}
@@ -126,13 +117,7 @@ func WriteSARIF(w io.Writer, rep *Report, uriPrefix string) error {
 		log.Runs = append(log.Runs, run)
 	}
 	sort.SliceStable(log.Runs, func(i, j int) bool { return log.Runs[i].Tool.Driver.Name < log.Runs[j].Tool.Driver.Name })
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(log); err != nil {
-		return fmt.Errorf("write sarif report: %w", err)
-	}
-	return nil
+	return writeIndentedJSON(w, log, "sarif")
 }
 
 func sarifLevel(level string) string {

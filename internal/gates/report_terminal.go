@@ -7,16 +7,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-)
 
-// ANSI colours; the CLI decides whether the terminal wants them.
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiDim    = "\x1b[2m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
+	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // maxTerminalFindings bounds the findings listed per gate; the JSON and
@@ -29,25 +22,20 @@ const maxTerminalFindings = 10
 // pipes, dumb terminals and NO_COLOR.
 func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 	bw := bufio.NewWriter(w)
-	paint := func(code, s string) string {
-		if !color || code == "" {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	paint := ansi.Painter{On: color}.Paint
 	statusColor := func(r Result) string {
 		switch r.Status {
 		case StatusPassed:
-			return ansiGreen
+			return ansi.Green
 		case StatusSkipped:
-			return ansiDim
+			return ansi.Dim
 		case StatusWarned:
-			return ansiYellow
+			return ansi.Yellow
 		default:
 			if r.Blocking {
-				return ansiRed
+				return ansi.Red
 			}
-			return ansiYellow
+			return ansi.Yellow
 		}
 	}
 
@@ -59,18 +47,14 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 		if !g.Blocking && g.Status != StatusPassed && g.Status != StatusSkipped && g.Status != StatusWarned {
 			status += " (non-blocking)"
 		}
-		t := ""
-		if g.Status != StatusSkipped || g.Duration > 0 {
-			t = formatDuration(g.Duration)
-		}
-		rows[i] = []string{g.Name, status, t, g.Summary}
+		rows[i] = []string{g.Name, status, gateTime(g), g.Summary}
 		for c := 0; c < 3; c++ {
 			widths[c] = max(widths[c], utf8.RuneCountInString(rows[i][c]))
 		}
 	}
 	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-utf8.RuneCountInString(s)) }
-	fmt.Fprintf(bw, "%s  %s  %s  %s\n", paint(ansiBold, pad(head[0], widths[0])), paint(ansiBold, pad(head[1], widths[1])),
-		paint(ansiBold, pad(head[2], widths[2])), paint(ansiBold, head[3]))
+	fmt.Fprintf(bw, "%s  %s  %s  %s\n", paint(ansi.Bold, pad(head[0], widths[0])), paint(ansi.Bold, pad(head[1], widths[1])),
+		paint(ansi.Bold, pad(head[2], widths[2])), paint(ansi.Bold, head[3]))
 	for i, g := range rep.Gates {
 		row := rows[i]
 		fmt.Fprintf(bw, "%s  %s  %s  %s\n", pad(row[0], widths[0]), paint(statusColor(g), pad(row[1], widths[1])),
@@ -87,7 +71,7 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 		}
 		shown := 0
 		for _, f := range g.Findings {
-			if f.Level == "note" && g.Name != GateAudit {
+			if f.Level == "note" && !reportOf(g.Name).notes {
 				continue // low-severity notes would drown what failed the gate
 			}
 			if shown == maxTerminalFindings {
@@ -97,17 +81,16 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 			shown++
 			fmt.Fprintf(bw, "  %s\n", findingLine(f))
 		}
-		// Other gates' failing cases repeat their findings.
 		for _, tc := range g.Tests {
-			if g.Name == GateTests && (tc.Status == CaseFailed || tc.Status == CaseError) {
-				fmt.Fprintf(bw, "  %s %s::%s: %s\n", tc.Status, tc.Classname, tc.Name, firstLine(tc.Message))
+			if reportOf(g.Name).cases && (tc.Status == CaseFailed || tc.Status == CaseError) {
+				fmt.Fprintf(bw, "  %s %s::%s: %s\n", tc.Status, tc.Classname, tc.Name, text.FirstLine(tc.Message))
 			}
 		}
 		if g.Output != "" {
-			fmt.Fprintf(bw, "%s\n", paint(ansiDim, indent(g.Output, "  │ ")))
+			fmt.Fprintf(bw, "%s\n", paint(ansi.Dim, indent(g.Output, "  │ ")))
 		}
 		if g.Hint != "" {
-			fmt.Fprintf(bw, "%s %s\n", paint(ansiBold, "hint:"), g.Hint)
+			fmt.Fprintf(bw, "%s %s\n", paint(ansi.Bold, "hint:"), g.Hint)
 		}
 	}
 
@@ -119,9 +102,9 @@ func WriteTerminal(w io.Writer, rep *Report, color bool) error {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
-	verdict := paint(ansiGreen+ansiBold, "check passed")
+	verdict := paint(ansi.Green+ansi.Bold, "check passed")
 	if !rep.Passed {
-		verdict = paint(ansiRed+ansiBold, "check failed")
+		verdict = paint(ansi.Red+ansi.Bold, "check failed")
 		if names := rep.BlockingFailures(); len(names) > 0 {
 			verdict += ": blocking " + strings.Join(names, ", ")
 		}
@@ -146,14 +129,7 @@ func findingLine(f Finding) string {
 	if f.Severity != "" && f.Severity != f.Rule[:min(len(f.Rule), len(f.Severity))] {
 		s += " [" + f.Severity + "]"
 	}
-	return s + " " + firstLine(f.Message)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	return s + " " + text.FirstLine(f.Message)
 }
 
 func indent(s, prefix string) string {
@@ -162,6 +138,15 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// gateTime is the time a gate took, for its row of a table; blank for a
+// gate that never ran.
+func gateTime(g Result) string {
+	if g.Status == StatusSkipped && g.Duration == 0 {
+		return ""
+	}
+	return formatDuration(g.Duration)
 }
 
 // formatDuration is short and steady: 85ms, 1.2s, 2m03s.

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/testing/golden"
 )
 
 func reportWriters() map[string]func(io.Writer, *Report) error {
@@ -24,70 +27,111 @@ func reportWriters() map[string]func(io.Writer, *Report) error {
 
 // sampleReport has one gate of every interesting status.
 func sampleReport() *Report {
-	return &Report{
-		Passed: false, Started: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Duration: 2500 * time.Millisecond,
-		AppDir: "/srv/app", Python: "/srv/app/.venv/bin/python",
-		Gates: []Result{
-			{Name: GateTests, Tool: "pytest", Status: StatusFailed, Blocking: true, Duration: 1200 * time.Millisecond,
-				Summary: "1 passed, 1 failed, 0 skipped · coverage 84.1%",
-				Figures: map[string]float64{"passed": 1, "failed": 1, "coverage": 84.1},
-				Tests: []TestCase{
-					{Name: "test_ok", Classname: "tests.test_app", Status: CasePassed, Duration: 10 * time.Millisecond},
-					{Name: "test_bad", Classname: "tests.test_app", Status: CaseFailed, Message: "assert 1 == 2", Detail: "E assert 1 == 2 <&>"},
-				},
-				Output: "FAILED tests/test_app.py::test_bad | pipe", Hint: "fix the failing tests"},
-			{Name: GateBandit, Tool: "bandit", Status: StatusWarned, Blocking: false, Duration: 300 * time.Millisecond,
-				Summary: "findings: 1 high, 0 medium, 1 low",
-				Findings: []Finding{
-					{File: "app.py", Line: 28, Column: 12, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "subprocess call with shell=True", HelpURI: "https://bandit.example/b602"},
-					{File: "pkg/util.py", Line: 3, Rule: "B404", RuleName: "blacklist", Severity: "LOW", Level: "note", Message: "subprocess module"},
-					{File: "app.py", Line: 40, Column: 5, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "again"},
-				}},
-			{Name: GateFlake8, Tool: "flake8", Status: StatusPassed, Blocking: true, Duration: 90 * time.Millisecond, Summary: "no findings"},
-			{Name: GateAudit, Tool: "pip-audit", Status: StatusMissing, Blocking: true, Summary: "pip-audit is not installed", Hint: pipAuditMissingHint},
-			{Name: GateSafety, Tool: "safety", Status: StatusMissing, Blocking: false, Summary: "safety is not installed"},
-			{Name: GatePylint, Tool: "pylint", Status: StatusSkipped, Blocking: false, Summary: "disabled"},
-			{Name: "migrations", Tool: "sh", Status: StatusTimeout, Blocking: true, Duration: time.Second, Summary: "timed out after 1s"},
-		},
+	return fixedReport(2500*time.Millisecond, []Result{
+		{Name: GateTests, Tool: "pytest", Status: StatusFailed, Blocking: true, Duration: 1200 * time.Millisecond,
+			Summary: "1 passed, 1 failed, 0 skipped · coverage 84.1%",
+			Figures: map[string]float64{"passed": 1, "failed": 1, "coverage": 84.1},
+			Tests: []TestCase{
+				{Name: "test_ok", Classname: "tests.test_app", Status: CasePassed, Duration: 10 * time.Millisecond},
+				{Name: "test_bad", Classname: "tests.test_app", Status: CaseFailed, Message: "assert 1 == 2", Detail: "E assert 1 == 2 <&>"},
+			},
+			Output: "FAILED tests/test_app.py::test_bad | pipe", Hint: "fix the failing tests"},
+		{Name: GateBandit, Tool: "bandit", Status: StatusWarned, Blocking: false, Duration: 300 * time.Millisecond,
+			Summary: "findings: 1 high, 0 medium, 1 low",
+			Findings: []Finding{
+				{File: "app.py", Line: 28, Column: 12, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "subprocess call with shell=True", HelpURI: "https://bandit.example/b602"},
+				{File: "pkg/util.py", Line: 3, Rule: "B404", RuleName: "blacklist", Severity: "LOW", Level: "note", Message: "subprocess module"},
+				{File: "app.py", Line: 40, Column: 5, Rule: "B602", RuleName: "subprocess_popen_with_shell_equals_true", Severity: "HIGH", Level: "error", Message: "again"},
+			}},
+		{Name: GateFlake8, Tool: "flake8", Status: StatusPassed, Blocking: true, Duration: 90 * time.Millisecond, Summary: "no findings"},
+		{Name: GateAudit, Tool: "pip-audit", Status: StatusMissing, Blocking: true, Summary: "pip-audit is not installed", Hint: pipAuditMissingHint},
+		{Name: GateSafety, Tool: "safety", Status: StatusMissing, Blocking: false, Summary: "safety is not installed"},
+		{Name: GatePylint, Tool: "pylint", Status: StatusSkipped, Blocking: false, Summary: "disabled"},
+		{Name: "migrations", Tool: "sh", Status: StatusTimeout, Blocking: true, Duration: time.Second, Summary: "timed out after 1s"},
+	})
+}
+
+// fixedReport is a failed run of gates with nothing in it that varies from
+// one test run to the next: the time, the paths and every duration are set.
+func fixedReport(d time.Duration, gates []Result) *Report {
+	return &Report{Passed: false, Started: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Duration: d,
+		AppDir: "/srv/app", Python: "/srv/app/.venv/bin/python", Gates: gates}
+}
+
+// render writes rep with one of reportWriters, failing the test on an error.
+func render(t *testing.T, format string, rep *Report) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := reportWriters()[format](&buf, rep); err != nil {
+		t.Fatalf("%s report: %v", format, err)
+	}
+	return buf.String()
+}
+
+// detailReport has what sampleReport leaves out: an audit with the notes
+// the terminal shows for it alone, more findings than the terminal and
+// Markdown list, and output of several lines with a code fence in it.
+func detailReport() *Report {
+	var many []Finding
+	for i := 1; i <= 52; i++ {
+		many = append(many, Finding{File: "app.py", Line: i, Column: 80, Rule: "E501", Severity: "E", Level: "warning",
+			Message: fmt.Sprintf("line too long (%d > 79 characters)", 80+i)})
+	}
+	return fixedReport(135*time.Second, []Result{
+		{Name: GateAudit, Tool: "ferry offline audit (OSV)", Status: StatusFailed, Blocking: true, Duration: 40 * time.Millisecond,
+			Summary: "1 vulnerability in 1 of 2 dependencies · 1 not audited",
+			Findings: []Finding{
+				{File: "requirements.txt", Line: 4, Rule: "PYSEC-2019-217", Severity: "vulnerability", Level: "error",
+					Message: "jinja2 2.10 is affected by PYSEC-2019-217 (CVE-2019-10906); fixed in 2.10.1"},
+				{File: "requirements.txt", Line: 7, Rule: "not-audited", Severity: "skipped", Level: "note",
+					Message: "requests: not pinned, cannot audit"},
+			},
+			Hint: "upgrade to a fixed version, or accept a known risk in gates.audit.ignore"},
+		{Name: GateFlake8, Tool: "/srv/app/.venv/bin/flake8", Status: StatusFailed, Blocking: true, Duration: 61 * time.Second,
+			Summary: "52 findings: 52 E", Findings: many,
+			Output: "first line\n```\nlast line", Hint: "fix the findings"},
+		{Name: GateEnv, Tool: "(built-in)", Status: StatusPassed, Blocking: true, Summary: "1 required variable present",
+			Tests: []TestCase{{Name: "APP_SECRET_KEY", Classname: "env", Status: CasePassed}}},
+	})
+}
+
+// TestReportsGolden pins every report of sampleReport and detailReport to
+// a file under testdata/reports: a change to a report shows as a diff
+// there (go test -update rewrites them). The tests below check the
+// properties that must hold whatever the wording.
+func TestReportsGolden(t *testing.T) {
+	files := map[string]string{
+		"terminal": "terminal.txt", "color": "terminal-color.txt", "markdown": "summary.md",
+		"junit": "junit.xml", "sarif": "sarif.json",
+	}
+	for name, rep := range map[string]func() *Report{"sample": sampleReport, "detail": detailReport} {
+		for format, file := range files {
+			if name == "detail" && format == "sarif" {
+				continue // fifty-two alike results; sample has SARIF's cases
+			}
+			t.Run(name+"/"+format, func(t *testing.T) {
+				golden.Assert(t, "reports/"+name+"/"+file+".golden", render(t, format, rep()))
+			})
+		}
 	}
 }
 
 func TestTerminalReport(t *testing.T) {
 	rep := sampleReport()
-	var plain, colored bytes.Buffer
-	if err := WriteTerminal(&plain, rep, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteTerminal(&colored, rep, true); err != nil {
-		t.Fatal(err)
-	}
-	out := plain.String()
+	out, colored := render(t, "terminal", rep), render(t, "color", rep)
 	if strings.Contains(out, "\x1b[") {
 		t.Error("colour codes without colour")
 	}
-	if !strings.Contains(colored.String(), "\x1b[31m") {
+	if !strings.Contains(colored, ansi.Red) {
 		t.Error("no red in the coloured report")
 	}
-	lines := strings.Split(out, "\n")
-	if !strings.HasPrefix(lines[0], "GATE") || !strings.Contains(lines[1], "tests") || !strings.Contains(lines[1], "1.2s") ||
-		!strings.Contains(lines[1], "coverage 84.1%") {
-		t.Errorf("table rows:\n%s", out)
-	}
 	// Columns line up: STATUS starts at the same offset in every row.
+	lines := strings.Split(out, "\n")
 	col := strings.Index(lines[0], "STATUS")
-	for _, l := range lines[1:8] {
+	for _, l := range lines[1 : 1+len(rep.Gates)] {
 		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
 			t.Errorf("misaligned row %q (STATUS at %d)", l, col)
 		}
-	}
-	for _, want := range []string{
-		"app.py:28:12: B602 [HIGH] subprocess call with shell=True",
-		"failed tests.test_app::test_bad: assert 1 == 2",
-		"hint: " + pipAuditMissingHint,
-		"missing (non-blocking)",
-		"check failed: blocking tests, audit, migrations",
-	} {
-		wantContains(t, "terminal report", out, want)
 	}
 	if strings.Contains(out, "B404") {
 		t.Error("low-severity notes should stay out of the terminal")
@@ -129,25 +173,12 @@ func TestJSONReportFieldNames(t *testing.T) {
 }
 
 func TestMarkdownReport(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteMarkdown(&buf, sampleReport()); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
-	for _, want := range []string{
-		"## ferry check: ❌ failed (blocking: tests, audit, migrations)",
-		"| Gate | Status | Time | Result |",
-		"| tests | ❌ failed | 1.2s | 1 passed, 1 failed, 0 skipped · coverage 84.1% |",
-		"<details><summary><b>bandit</b>: findings: 1 high, 0 medium, 1 low</summary>",
-		"| app.py:28 | B602 | subprocess call with shell=True |",
-		"FAILED tests/test_app.py::test_bad | pipe", // inside a code fence, not escaped
-		"</details>",
-	} {
-		wantContains(t, "markdown", out, want)
-	}
+	out := render(t, "markdown", sampleReport())
 	if strings.Count(out, "<details>") != 5 {
 		t.Errorf("want a collapsed section for each of the 5 gates that did not pass:\n%s", out)
 	}
+	// Output goes into a code fence as it is; in a table cell | is escaped.
+	wantContains(t, "markdown", out, "\nFAILED tests/test_app.py::test_bad | pipe\n")
 }
 
 type junitSuiteCounts struct {

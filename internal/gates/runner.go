@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 	}
 	defer os.RemoveAll(e.tmp)
 
-	specs := buildSpecs(cfg)
+	specs := buildSpecs(&cfg)
 	rep := &Report{Started: time.Now(), AppDir: e.appDir, Python: e.python}
 	results := make([]Result, len(specs))
 
@@ -170,7 +170,7 @@ func runGate(ctx context.Context, e *runEnv, s gateSpec, r *Result) {
 	if r.Status == StatusPassed || r.Status == StatusSkipped {
 		r.Output = ""
 	} else {
-		r.Output = lastLines(r.Output, 40)
+		r.Output = tail(r.Output, 40)
 	}
 }
 
@@ -225,73 +225,16 @@ func newRunEnv(opts Options) (*runEnv, error) {
 	return e, nil
 }
 
-// needPython settles a gate as missing when there is no interpreter.
-func needPython(e *runEnv, r *Result) bool {
-	if e.python != "" {
-		return true
-	}
-	r.Status = StatusMissing
-	r.Tool = "python"
-	r.Summary = "no Python interpreter found"
-	r.Hint = "create the app's virtualenv in .venv or venv, or set the interpreter ferry should use"
-	if e.pythonErr != nil && !errors.Is(e.pythonErr, errNotFound) {
-		r.Summary = e.pythonErr.Error()
-	}
-	return false
-}
-
-// missingTool settles a gate whose tool is not installed.
-func missingTool(r *Result, tool, hint string) {
-	r.Status = StatusMissing
-	r.Tool = tool
-	r.Summary = tool + " is not installed"
-	r.Hint = hint
-}
-
-// toolError settles a gate whose tool misbehaved.
-func toolError(r *Result, msg string, res procResult) {
-	r.Status = StatusError
-	r.Summary = msg
-	r.Output = res.Output
-	if r.Hint == "" {
-		r.Hint = "run the tool by hand in the app directory to see what it needs"
-	}
-}
-
-// execFailed handles an error from running a tool: context ends are left
-// to runGate, anything else is a gate error.
-func execFailed(r *Result, tool string, err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		r.Status = StatusError
-		return
-	}
-	r.Status = StatusError
-	r.Summary = fmt.Sprintf("run %s: %v", tool, err)
-}
-
-func buildSpecs(cfg Config) []gateSpec {
-	specs := []gateSpec{
-		{name: GateTests, tool: "pytest", enabled: *cfg.Tests.Enabled, blocking: *cfg.Tests.Blocking, timeout: cfg.Tests.Timeout, cost: 90,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runTestsGate(ctx, e, cfg.Tests, r) }},
-		{name: GateAudit, tool: "pip-audit", enabled: *cfg.Audit.Enabled, blocking: *cfg.Audit.Blocking, timeout: cfg.Audit.Timeout, cost: 60,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runAuditGate(ctx, e, cfg.Audit, r) }},
-		{name: GateSafety, tool: "safety", enabled: *cfg.Safety.Enabled, blocking: *cfg.Safety.Blocking, timeout: cfg.Safety.Timeout, cost: 60,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runSafetyGate(ctx, e, cfg.Safety, r) }},
-		{name: GateBandit, tool: "bandit", enabled: *cfg.Bandit.Enabled, blocking: *cfg.Bandit.Blocking, timeout: cfg.Bandit.Timeout, cost: 50,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runBanditGate(ctx, e, cfg.Bandit, r) }},
-		{name: GateFlake8, tool: "flake8", enabled: *cfg.Flake8.Enabled, blocking: *cfg.Flake8.Blocking, timeout: cfg.Flake8.Timeout, cost: 40,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runFlake8Gate(ctx, e, cfg.Flake8, r) }},
-		{name: GatePylint, tool: "pylint", enabled: *cfg.Pylint.Enabled, blocking: *cfg.Pylint.Blocking, timeout: cfg.Pylint.Timeout, cost: 100,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runPylintGate(ctx, e, cfg.Pylint, r) }},
-		{name: GateSmoke, tool: "python", enabled: *cfg.Smoke.Enabled, blocking: *cfg.Smoke.Blocking, timeout: cfg.Smoke.Timeout, cost: 20,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runSmokeGate(ctx, e, cfg.Smoke, r) }},
-		{name: GateEnv, tool: "(built-in)", enabled: *cfg.Env.Enabled, blocking: *cfg.Env.Blocking, timeout: orDur(cfg.Env.Timeout, time.Minute), cost: 0,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runEnvGate(e, cfg.Env, r) }},
-		{name: GateDeps, tool: "pip", enabled: *cfg.Deps.Enabled, blocking: *cfg.Deps.Blocking, timeout: cfg.Deps.Timeout, cost: 30,
-			run: func(ctx context.Context, e *runEnv, r *Result) { runDepsGate(ctx, e, cfg.Deps, r) }},
+func buildSpecs(cfg *Config) []gateSpec {
+	specs := make([]gateSpec, 0, len(builtins)+len(cfg.Custom))
+	for _, d := range builtins {
+		s := d.settings(cfg)
+		specs = append(specs, gateSpec{name: d.name, tool: d.tool, enabled: **s.enabled, blocking: **s.blocking,
+			// A gate without a timeout of its own (env runs no tool) still has a bound.
+			timeout: orDur(*s.timeout, time.Minute), cost: d.cost,
+			run: func(ctx context.Context, e *runEnv, r *Result) { d.run(ctx, e, cfg, r) }})
 	}
 	for _, g := range cfg.Custom {
-		g := g
 		tool := ""
 		if len(g.Command) > 0 {
 			tool = filepath.Base(g.Command[0])

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
@@ -27,10 +28,7 @@ func osvDir(t testing.TB) string {
 
 func TestCleanProjectPassesEveryGate(t *testing.T) {
 	t.Parallel()
-	py := testPython(t)
-	needTool(t, "flake8")
-	needTool(t, "pylint")
-	needTool(t, "bandit")
+	py := needEveryTool(t)
 	dir := copyProject(t, "hello")
 	cfg := Config{
 		Tests:  TestsGate{CoverageMin: 80},
@@ -161,7 +159,7 @@ func TestCoverageBelowMinimum(t *testing.T) {
 
 func TestFlake8Findings(t *testing.T) {
 	t.Parallel()
-	needTool(t, "flake8")
+	testtool.Need(t, "flake8")
 	rep := mustRun(t, only(GateFlake8), Options{AppDir: copyProject(t, "flake8_error"), Python: testPython(t)})
 	g := gateOf(t, rep, GateFlake8)
 	wantStatus(t, g, StatusFailed)
@@ -181,37 +179,41 @@ func TestFlake8Findings(t *testing.T) {
 
 func TestBanditHighSeverity(t *testing.T) {
 	t.Parallel()
-	needTool(t, "bandit")
-	dir := copyProject(t, "bandit_high")
-	// Non-blocking by default: the finding warns, the run passes.
-	rep := mustRun(t, only(GateBandit), Options{AppDir: dir, Python: testPython(t)})
-	g := gateOf(t, rep, GateBandit)
-	wantStatus(t, g, StatusWarned)
-	wantFigure(t, g, "high", 1)
-	wantFigure(t, g, "failing", 1)
-	f, ok := findRule(g, "B602")
-	if !ok || f.File != "app.py" || f.Line != 28 || f.Severity != "HIGH" || f.Level != "error" {
-		t.Errorf("B602 finding = %+v, want HIGH at app.py:28", f)
-	}
-	if !rep.Passed {
-		t.Error("a non-blocking gate must not fail the run")
-	}
-	checkSARIF(t, rep)
-
-	// Made blocking, with severity high, the same finding fails the run.
-	cfg := only(GateBandit)
-	cfg.Bandit.Blocking = boolPtr(true)
-	cfg.Bandit.Severity = "high"
-	rep = mustRun(t, cfg, Options{AppDir: dir, Python: testPython(t)})
-	wantStatus(t, gateOf(t, rep, GateBandit), StatusFailed)
-	if rep.Passed {
-		t.Error("a blocking bandit gate with a high finding must fail the run")
-	}
+	testtool.Need(t, "bandit")
+	t.Run("non-blocking by default", func(t *testing.T) {
+		// The finding warns; the run passes.
+		t.Parallel()
+		rep := mustRun(t, only(GateBandit), Options{AppDir: copyProject(t, "bandit_high"), Python: testPython(t)})
+		g := gateOf(t, rep, GateBandit)
+		wantStatus(t, g, StatusWarned)
+		wantFigure(t, g, "high", 1)
+		wantFigure(t, g, "failing", 1)
+		f, ok := findRule(g, "B602")
+		if !ok || f.File != "app.py" || f.Line != 28 || f.Severity != "HIGH" || f.Level != "error" {
+			t.Errorf("B602 finding = %+v, want HIGH at app.py:28", f)
+		}
+		if !rep.Passed {
+			t.Error("a non-blocking gate must not fail the run")
+		}
+		checkSARIF(t, rep)
+	})
+	t.Run("blocking, severity high", func(t *testing.T) {
+		// The same finding fails the run.
+		t.Parallel()
+		cfg := only(GateBandit)
+		cfg.Bandit.Blocking = boolPtr(true)
+		cfg.Bandit.Severity = "high"
+		rep := mustRun(t, cfg, Options{AppDir: copyProject(t, "bandit_high"), Python: testPython(t)})
+		wantStatus(t, gateOf(t, rep, GateBandit), StatusFailed)
+		if rep.Passed {
+			t.Error("a blocking bandit gate with a high finding must fail the run")
+		}
+	})
 }
 
 func TestPylintScore(t *testing.T) {
 	t.Parallel()
-	needTool(t, "pylint")
+	testtool.Need(t, "pylint")
 	cfg := only(GatePylint)
 	cfg.Pylint.MinScore = 9.9
 	rep := mustRun(t, cfg, Options{AppDir: copyProject(t, "flake8_error"), Python: testPython(t)})
@@ -283,7 +285,7 @@ func makeVenv(t *testing.T, base string) string {
 	dir := filepath.Join(t.TempDir(), "venv")
 	out, err := exec.Command(base, "-m", "venv", dir).CombinedOutput()
 	if err != nil {
-		missing(t, "python3 -m venv with ensurepip ("+strings.TrimSpace(string(out))+")")
+		testtool.Missing(t, "python3 -m venv with ensurepip ("+strings.TrimSpace(string(out))+")")
 	}
 	return filepath.Join(dir, venvBinDir, "python")
 }
@@ -301,7 +303,6 @@ func pipInstall(t *testing.T, python, wheels string, names ...string) {
 func TestDepsGate(t *testing.T) {
 	t.Parallel()
 	base := testPython(t)
-	py := makeVenv(t, base)
 	wheels := t.TempDir()
 	for _, w := range []testwheel.Wheel{
 		{Name: "ferry-alpha", Version: "1.0", Requires: []string{"ferry-beta>=2"}},
@@ -311,28 +312,33 @@ func TestDepsGate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := copyProject(t, "hello")
-
-	// Only beta: nothing is broken.
-	pipInstall(t, py, wheels, "ferry-beta")
-	rep := mustRun(t, only(GateDeps), Options{AppDir: dir, Python: py})
-	g := gateOf(t, rep, GateDeps)
-	wantStatus(t, g, StatusPassed)
-	wantFigure(t, g, "problems", 0)
-
-	// alpha needs beta>=2 but beta 1.0 is installed.
-	pipInstall(t, py, wheels, "ferry-alpha")
-	rep = mustRun(t, only(GateDeps), Options{AppDir: dir, Python: py})
-	g = gateOf(t, rep, GateDeps)
-	wantStatus(t, g, StatusFailed)
-	wantFigure(t, g, "problems", 1)
-	if len(g.Findings) != 1 || g.Findings[0].Rule != "ferry-alpha" {
-		t.Fatalf("findings = %+v, want one for ferry-alpha", g.Findings)
-	}
-	wantContains(t, "finding", g.Findings[0].Message, "ferry-beta>=2")
-	if rep.Passed {
-		t.Error("a broken requirement must fail the run")
-	}
+	// Each case installs into a virtualenv of its own.
+	t.Run("consistent", func(t *testing.T) {
+		// Only beta: nothing is broken.
+		t.Parallel()
+		py := makeVenv(t, base)
+		pipInstall(t, py, wheels, "ferry-beta")
+		g := gateOf(t, mustRun(t, only(GateDeps), Options{AppDir: copyProject(t, "hello"), Python: py}), GateDeps)
+		wantStatus(t, g, StatusPassed)
+		wantFigure(t, g, "problems", 0)
+	})
+	t.Run("broken", func(t *testing.T) {
+		// alpha needs beta>=2 but beta 1.0 is installed.
+		t.Parallel()
+		py := makeVenv(t, base)
+		pipInstall(t, py, wheels, "ferry-beta", "ferry-alpha")
+		rep := mustRun(t, only(GateDeps), Options{AppDir: copyProject(t, "hello"), Python: py})
+		g := gateOf(t, rep, GateDeps)
+		wantStatus(t, g, StatusFailed)
+		wantFigure(t, g, "problems", 1)
+		if len(g.Findings) != 1 || g.Findings[0].Rule != "ferry-alpha" {
+			t.Fatalf("findings = %+v, want one for ferry-alpha", g.Findings)
+		}
+		wantContains(t, "finding", g.Findings[0].Message, "ferry-beta>=2")
+		if rep.Passed {
+			t.Error("a broken requirement must fail the run")
+		}
+	})
 }
 
 // TestVenvToolsAndFallback proves the lookup order on a real virtualenv:
@@ -340,10 +346,10 @@ func TestDepsGate(t *testing.T) {
 func TestVenvToolsAndFallback(t *testing.T) {
 	t.Parallel()
 	base := testPython(t)
-	flake8 := needTool(t, "flake8")
+	flake8 := testtool.Need(t, "flake8")
 	venv := filepath.Join(t.TempDir(), "venv")
 	if out, err := exec.Command(base, "-m", "venv", "--without-pip", "--system-site-packages", venv).CombinedOutput(); err != nil {
-		missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
+		testtool.Missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
 	}
 	py := filepath.Join(venv, venvBinDir, "python")
 	// A venv-local "flake8" that reports one finding in flake8's format.
@@ -366,7 +372,7 @@ func TestVenvToolsAndFallback(t *testing.T) {
 
 func TestReportsOnRealRun(t *testing.T) {
 	t.Parallel()
-	needTool(t, "flake8")
+	testtool.Need(t, "flake8")
 	rep := mustRun(t, only(GateFlake8, GateTests, GateSmoke), Options{AppDir: copyProject(t, "failing_test"), Python: testPython(t)})
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, rep); err != nil {
@@ -400,10 +406,10 @@ func TestReportsOnRealRun(t *testing.T) {
 func TestPytestFromPath(t *testing.T) {
 	t.Parallel()
 	base := testPython(t)
-	pytest := needTool(t, "pytest")
+	pytest := testtool.Need(t, "pytest")
 	venv := filepath.Join(t.TempDir(), "bare")
 	if out, err := exec.Command(base, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
-		missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
+		testtool.Missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
 	}
 	py := filepath.Join(venv, venvBinDir, "python")
 	cfg := only(GateTests)
