@@ -21,7 +21,7 @@ type Options struct {
 	// EnvClock(getenv), so FERRY_NOW fixes it.
 	Clock Clock
 	// Calendars answers for change_calendars; required when the
-	// environment lists any (SSMCalendars(ssmClient)).
+	// environment lists any (ssmcalendar.New(ssmClient)).
 	Calendars Calendars
 }
 

@@ -14,7 +14,7 @@
 //	p, err := policy.New(envName, policy.Environment{
 //		Windows: env.Windows, Freezes: env.Freezes,
 //		ChangeCalendars: env.ChangeCalendars, Policy: env.Policy,
-//	}, policy.Options{Clock: clock, Calendars: policy.SSMCalendars(ssmClient)})
+//	}, policy.Options{Clock: clock, Calendars: ssmcalendar.New(ssmClient)})
 //	d, err := p.Check(ctx, policy.Request{Emergency: emergency, Reason: reason, Actor: deployer})
 //	record(d)      // always returned, also when refused
 //	if err != nil {

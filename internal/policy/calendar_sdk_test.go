@@ -17,6 +17,7 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/policy"
+	"github.com/ferryhq/ferry/internal/policy/ssmcalendar"
 	"github.com/ferryhq/ferry/internal/ssmemu"
 )
 
@@ -67,7 +68,7 @@ func TestChangeCalendarClosed(t *testing.T) {
 	}})
 	cfg := sop()
 	cfg.ChangeCalendars = []string{"ProductionCalendar"}
-	p := newPolicy(t, cfg, at(2026, 12, 1, 10, 30), policy.SSMCalendars(client))
+	p := newPolicy(t, cfg, at(2026, 12, 1, 10, 30), ssmcalendar.New(client))
 	d, err := p.Check(context.Background(), policy.Request{})
 	if fail.Code(err) != exitcode.Refused || d.Open {
 		t.Fatalf("closed calendar: code %d, %v", fail.Code(err), err)
@@ -97,7 +98,7 @@ func TestChangeCalendarClosed(t *testing.T) {
 	emu.SetCalendar("ProductionCalendar", ssmemu.Calendar{Default: ssmemu.CalendarOpen, Events: []ssmemu.CalendarEvent{
 		{Start: time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)},
 	}})
-	up, err := newPolicy(t, cfg, at(2026, 11, 30, 12, 0), policy.SSMCalendars(client)).Upcoming(context.Background(), 2)
+	up, err := newPolicy(t, cfg, at(2026, 11, 30, 12, 0), ssmcalendar.New(client)).Upcoming(context.Background(), 2)
 	if err != nil || len(up) != 2 || !up[0].Open.Equal(at(2026, 12, 1, 10, 0)) || !up[0].Close.Equal(at(2026, 12, 1, 12, 0)) ||
 		!up[1].Open.Equal(at(2026, 12, 2, 10, 0)) {
 		t.Errorf("upcoming %+v (%v)", up, err)
@@ -123,7 +124,7 @@ func TestChangeCalendarNeverOpens(t *testing.T) {
 	emu.SetCalendarState("Locked", ssmemu.CalendarClosed)
 	cfg := sop()
 	cfg.ChangeCalendars = []string{"Locked"}
-	d, err := newPolicy(t, cfg, at(2026, 12, 1, 10, 30), policy.SSMCalendars(client)).Check(context.Background(), policy.Request{})
+	d, err := newPolicy(t, cfg, at(2026, 12, 1, 10, 30), ssmcalendar.New(client)).Check(context.Background(), policy.Request{})
 	if fail.Code(err) != exitcode.Refused || !d.NextOpen.IsZero() {
 		t.Fatalf("closed for good: %v, next %v", err, d.NextOpen)
 	}
