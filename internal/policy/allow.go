@@ -90,10 +90,17 @@ func (r allowRule) overnight() bool { return r.end <= r.start }
 
 // contains reports whether a local wall-clock time (its weekday and minute
 // of the day) lies in the window. The window belongs to the day it starts
-// on: "Mon 22:00-02:00" holds Monday 23:00 and Tuesday 01:00.
-func (r allowRule) contains(wd time.Weekday, minute int) bool {
+// on: "Mon 22:00-02:00" holds Monday 23:00 and Tuesday 01:00; for the
+// latter, fromYesterday is true, so a holiday on Monday can close it.
+func (r allowRule) contains(wd time.Weekday, minute int) (in, fromYesterday bool) {
 	if !r.overnight() {
-		return r.days[wd] && minute >= r.start && minute < r.end
+		return r.days[wd] && minute >= r.start && minute < r.end, false
 	}
-	return (r.days[wd] && minute >= r.start) || (r.days[(wd+6)%7] && minute < r.end)
+	if r.days[wd] && minute >= r.start {
+		return true, false
+	}
+	if r.days[(wd+6)%7] && minute < r.end {
+		return true, true
+	}
+	return false, false
 }

@@ -258,7 +258,7 @@ func TestFallBackWindow(t *testing.T) {
 // An overnight window belongs to the day it starts on; a holiday closes
 // it at midnight.
 func TestOvernightWindow(t *testing.T) {
-	cfg := policy.Environment{Windows: policy.Windows{Timezone: "Europe/Berlin", Allow: []string{"Fri 22:00-02:00"}, Holidays: []string{"2026-12-05"}}}
+	cfg := policy.Environment{Windows: policy.Windows{Timezone: "Europe/Berlin", Allow: []string{"Fri 22:00-02:00"}, Holidays: []string{"2026-12-05", "2026-12-11"}}}
 	for _, c := range []struct {
 		at   time.Time
 		open bool
@@ -268,14 +268,16 @@ func TestOvernightWindow(t *testing.T) {
 		{at(2026, 11, 28, 1, 59), true}, // Saturday, still Friday's window
 		{at(2026, 11, 28, 2, 0), false},
 		{at(2026, 12, 4, 23, 0), true},
-		{at(2026, 12, 5, 0, 30), false}, // Saturday 5 December is a holiday
+		{at(2026, 12, 5, 0, 30), false},  // Saturday 5 December is a holiday
+		{at(2026, 12, 11, 23, 0), false}, // Friday 11 December is one:
+		{at(2026, 12, 12, 0, 30), false}, // its window does not open after midnight either
 	} {
 		if d, _ := check(t, cfg, c.at, policy.Request{}); d.Open != c.open {
 			t.Errorf("%v: open %v, want %v", c.at, d.Open, c.open)
 		}
 	}
 	up, err := newPolicy(t, cfg, at(2026, 12, 1, 12, 0), nil).Upcoming(context.Background(), 2)
-	if err != nil || len(up) != 2 || !up[0].Close.Equal(at(2026, 12, 5, 0, 0)) || !up[1].Close.Equal(at(2026, 12, 12, 2, 0)) {
+	if err != nil || len(up) != 2 || !up[0].Close.Equal(at(2026, 12, 5, 0, 0)) || !up[1].Open.Equal(at(2026, 12, 18, 22, 0)) || !up[1].Close.Equal(at(2026, 12, 19, 2, 0)) {
 		t.Errorf("upcoming %+v (%v)", up, err)
 	}
 }

@@ -95,6 +95,9 @@ func (r *rules) open(t time.Time) bool {
 	return r.windowOpen(t) && r.holidayAt(t) == nil && r.freezeAt(t) == nil
 }
 
+// windowOpen reports whether some allow rule holds t. The part of an
+// overnight window after midnight belongs to the day before: a holiday
+// then keeps it closed, as it kept the evening closed.
 func (r *rules) windowOpen(t time.Time) bool {
 	if len(r.allow) == 0 {
 		return true
@@ -102,17 +105,21 @@ func (r *rules) windowOpen(t time.Time) bool {
 	lt := t.In(r.loc)
 	minute := lt.Hour()*60 + lt.Minute()
 	for _, a := range r.allow {
-		if a.contains(lt.Weekday(), minute) {
+		in, fromYesterday := a.contains(lt.Weekday(), minute)
+		if in && (!fromYesterday || r.holidayOn(dateOf(t, r.loc).AddDate(0, 0, -1)) == nil) {
 			return true
 		}
 	}
 	return false
 }
 
-func (r *rules) holidayAt(t time.Time) *holiday {
-	y, m, d := t.In(r.loc).Date()
+func (r *rules) holidayAt(t time.Time) *holiday { return r.holidayOn(dateOf(t, r.loc)) }
+
+// holidayOn returns the holiday on the civil date d, if any.
+func (r *rules) holidayOn(d time.Time) *holiday {
+	y, m, day := d.Date()
 	for i := range r.holidays {
-		if r.holidays[i].matches(y, m, d) {
+		if r.holidays[i].matches(y, m, day) {
 			return &r.holidays[i]
 		}
 	}
