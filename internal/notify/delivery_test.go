@@ -108,6 +108,22 @@ func TestBoundedAndConcurrent(t *testing.T) {
 	}
 }
 
+// A cancelled deployment context stops the sends and says so.
+func TestCancelled(t *testing.T) {
+	h := newHook(t, nil)
+	n := newNotifier(t, []notify.Channel{{Slack: &notify.Slack{URLEnv: "U"}}}, fastOptions(map[string]string{"U": h.srv.URL}, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rs := n.Send(ctx, preMessage())
+	if len(rs) != 1 || rs[0].Delivered || !strings.HasSuffix(rs[0].Error, "(cancelled)") {
+		t.Errorf("results %v", rs)
+	}
+	// WithoutCancel, as the doc comment advises for the end message.
+	if rs := n.Send(context.WithoutCancel(ctx), preMessage()); !rs[0].Delivered {
+		t.Errorf("without cancel: %v", rs)
+	}
+}
+
 // Secrets appear in no result and no log line: not the webhook URL (a
 // server echoing it, a refused connection), not the signing secret, not
 // the SMTP login.

@@ -269,9 +269,14 @@ func (n *Notifier) deliver(ctx context.Context, ch *channel, m *Message, id stri
 	if last != nil {
 		msg = last.Error()
 	}
-	if ctx.Err() != nil && !errors.As(last, new(errPermanent)) {
+	switch {
+	case errors.As(last, new(errPermanent)):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		msg += fmt.Sprintf(" (gave up at the %s bound for notifications)", n.opts.Timeout)
-	} else if res.Attempts > 1 {
+	case ctx.Err() != nil:
+		msg += " (cancelled)"
+	}
+	if res.Attempts > 1 && ctx.Err() == nil {
 		msg += fmt.Sprintf(" (after %d attempts)", res.Attempts)
 	}
 	res.Error = ch.redact.String(msg)

@@ -40,10 +40,10 @@ type Windows struct {
 type Freeze struct {
 	// From and To are dates (both days included: from 00:00 of From to the
 	// end of To, local time) or RFC 3339 instants (To excluded).
-	From string `yaml:"from"`
-	To   string `yaml:"to"`
+	From string `yaml:"from" json:"from"`
+	To   string `yaml:"to" json:"to"`
 	// Reason is told to whoever is refused.
-	Reason string `yaml:"reason"`
+	Reason string `yaml:"reason" json:"reason"`
 }
 
 // Settings hold the environment's policy switches.
