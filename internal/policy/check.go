@@ -212,12 +212,13 @@ func (p *Policy) Check(ctx context.Context, q Request) (*Decision, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	now := p.now().Truncate(0)
+	now := inZone(p.now().Truncate(0), p.r.loc)
 	d := &Decision{Environment: p.env, At: now, Timezone: p.r.zone, EmergencyPolicy: p.r.emergency, loc: p.r.loc}
 	d.Refusals, d.unknown = p.refusals(ctx, now)
 	d.Open = len(d.Refusals) == 0
 	if !d.Open && d.unknown == nil {
 		d.NextOpen, d.nextErr = p.nextOpen(ctx, now)
+		d.NextOpen = inZone(d.NextOpen, p.r.loc)
 	}
 	if q.Emergency {
 		if p.r.emergency == EmergencyForbid {
@@ -323,6 +324,15 @@ func (p *Policy) calendarsClosedUntil(ctx context.Context, t time.Time) (time.Ti
 		}
 	}
 	return until, nil
+}
+
+// inZone shows t in loc (instants are equal either way; JSON and people
+// read local times more easily); the zero time stays zero.
+func inZone(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(loc)
 }
 
 // FormatTime is how policy messages show an instant: in the rules' zone,

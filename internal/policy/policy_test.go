@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -325,6 +326,16 @@ open periods:
 `
 	if b.String() != wantText {
 		t.Errorf("report:\n%s\nwant:\n%s", b.String(), wantText)
+	}
+	b2, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"next_open":"2026-11-30T08:00:00+01:00"`, `"freezes":[{"from":"2026-12-20","to":"2027-01-02","reason":"year-end"}]`,
+		`"upcoming":[{"open":"2026-11-30T08:00:00+01:00","close":"2026-11-30T09:00:00+01:00"}`, `"rule":"window"`} {
+		if !strings.Contains(string(b2), want) {
+			t.Errorf("report JSON lacks %s:\n%s", want, b2)
+		}
 	}
 	// Around the freeze the periods skip to January.
 	up, _ = newPolicy(t, sop(), at(2026, 12, 17, 15, 0), nil).Upcoming(context.Background(), 1)

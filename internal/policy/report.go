@@ -36,7 +36,7 @@ func (p *Policy) Upcoming(ctx context.Context, n int) ([]Period, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, Period{Open: open, Close: closeAt})
+		out = append(out, Period{Open: inZone(open, p.r.loc), Close: inZone(closeAt, p.r.loc)})
 		if closeAt.IsZero() {
 			break
 		}
