@@ -48,6 +48,7 @@ var handlers = map[string]handler{
 	"ListCommands":                (*Emulator).listCommands,
 	"CancelCommand":               (*Emulator).cancelCommand,
 	"DescribeInstanceInformation": (*Emulator).describeInstanceInformation,
+	"GetCalendarState":            (*Emulator).getCalendarState,
 }
 
 // ServeHTTP answers one AWS JSON 1.1 request. It does not verify SigV4
