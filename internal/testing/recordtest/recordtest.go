@@ -24,8 +24,8 @@ func Deploy(env string, n int, start time.Time, d, lead time.Duration) *record.R
 		Change:       record.Change{SHA: SHA(n), CommitTime: start.Add(-lead), Branch: "main", Release: fmt.Sprintf("r%d", n)},
 		Gates:        &record.Gates{Results: []record.GateResult{{Name: "pytest", Status: "pass", Blocking: true, DurationMS: 1200}}},
 		FerryVersion: "test", RunURL: "https://github.example/ferryhq/ferry/actions/runs/1",
-		Started:      start,
-		Target:       record.Target{Kind: "ssm", Instances: []record.Instance{{ID: "i-0fe77a00000000001", Outcome: "deployed", Release: fmt.Sprintf("r%d", n)}}},
+		Started: start,
+		Target:  record.Target{Kind: "ssm", Instances: []record.Instance{{ID: "i-0fe77a00000000001", Outcome: "deployed", Release: fmt.Sprintf("r%d", n)}}},
 	}
 	r.Finish(record.OutcomeDeployed, 0, start.Add(d))
 	return r
