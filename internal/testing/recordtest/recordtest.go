@@ -2,7 +2,10 @@
 package recordtest
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,8 +15,12 @@ import (
 // T0 is the tests' epoch: a Monday, so weekly buckets start on it.
 var T0 = time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
 
-// SHA is a fake, valid-looking commit SHA for n.
-func SHA(n int) string { return fmt.Sprintf("%040x", n+1) }
+// SHA is a fake commit SHA for n: 40 hex digits that differ from the
+// first one on, as real ones do (so short forms are distinct).
+func SHA(n int) string {
+	s := sha1.Sum([]byte(strconv.Itoa(n)))
+	return hex.EncodeToString(s[:])
+}
 
 // Deploy is a finished, healthy deploy of app/env started at start and
 // lasting d, of a commit made lead before start.
