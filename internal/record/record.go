@@ -24,7 +24,8 @@
 //	r.Finish(record.OutcomeDeployed, 0, time.Now())
 //	_, err = store.Append(ctx, r)
 //
-// Records are never rewritten. Top-level fields this version does not
+// The format is versioned ("schema": 1) and described for other tools by
+// JSONSchema (schema.json). Records are never rewritten. Top-level fields this version does not
 // know (written by a newer ferry) survive Decode and Encode in Extra, and
 // hashing always uses the stored bytes, so an old ferry verifies a new
 // ferry's chain.
@@ -33,6 +34,7 @@ package record
 import (
 	"bytes"
 	"crypto/rand"
+	_ "embed"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -242,6 +244,9 @@ type Emergency struct {
 	Reason string `json:"reason"`
 }
 
+// ErrConflict means writers kept taking the sequence number first.
+var ErrConflict = errors.New("sequence number already taken")
+
 // NewID returns a fresh attempt ID (16 random bytes, hex).
 func NewID() string {
 	var b [16]byte
@@ -445,3 +450,9 @@ var knownFields = sync.OnceValue(func() map[string]bool {
 	}
 	return m
 })
+
+// JSONSchema is the record format as a JSON Schema (draft 2020-12), for
+// people and tools that read the records without ferry.
+//
+//go:embed schema.json
+var JSONSchema []byte

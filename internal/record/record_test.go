@@ -139,6 +139,9 @@ func TestVerifyTampering(t *testing.T) {
 		{"delete", func(o []record.Stored) ([]record.Stored, []record.Anchor) {
 			return slices.Delete(o, 6, 7), nil
 		}, []string{"removed:7"}},
+		{"delete many", func(o []record.Stored) ([]record.Stored, []record.Anchor) {
+			return append(o[:1], o[9:]...), nil
+		}, []string{"removed:2"}},
 		{"delete the first", func(o []record.Stored) ([]record.Stored, []record.Anchor) {
 			return o[1:], nil
 		}, []string{"removed:1"}},

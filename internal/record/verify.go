@@ -1,7 +1,6 @@
 package record
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,8 +160,14 @@ func Verify(objs []Stored, opts VerifyOptions) Report {
 	// hole is a deletion.
 	next := int64(1)
 	for _, o := range objs {
-		for s := next; s < o.Seq; s++ {
-			add(Removed, Stored{Seq: s}, "missing: the chain has records on both sides (%s)", neighbours(s, next-1, o.Seq))
+		switch gap := o.Seq - next; {
+		case gap > 3:
+			// One finding for a long run, not thousands of lines.
+			add(Removed, Stored{Seq: next}, "records %d to %d (%d) are missing (%s)", next, o.Seq-1, gap, neighbours(next-1, o.Seq))
+		case gap > 0:
+			for s := next; s < o.Seq; s++ {
+				add(Removed, Stored{Seq: s}, "missing (%s)", neighbours(next-1, o.Seq))
+			}
 		}
 		next = o.Seq + 1
 	}
@@ -291,11 +296,11 @@ func attempts(objs []Stored, opts VerifyOptions, add func(Kind, Stored, string, 
 	}
 }
 
-func neighbours(s, before, after int64) string {
+func neighbours(before, after int64) string {
 	if before < 1 {
 		return fmt.Sprintf("the first record stored is %d", after)
 	}
-	return fmt.Sprintf("%d and %d exist", before, after)
+	return fmt.Sprintf("records %d and %d exist", before, after)
 }
 
 func short(h string) string {
@@ -311,6 +316,3 @@ func shortSHA(sha string) string {
 	}
 	return short(sha)
 }
-
-// ErrConflict means another writer took the sequence number first.
-var ErrConflict = errors.New("sequence number already taken")
