@@ -34,8 +34,8 @@ package record
 import (
 	"bytes"
 	"crypto/rand"
-	_ "embed"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
