@@ -40,7 +40,7 @@ import (
 	"github.com/ferryhq/ferry/internal/text"
 )
 
-// Data is everything the page shows. The caller assembles it: the
+// Data is everything the page shows, environment by environment. The caller assembles it: the
 // metrics and history from the index, the instances from each
 // environment's transport.
 type Data struct {
@@ -51,7 +51,8 @@ type Data struct {
 	Environments []Environment
 }
 
-// Environment is one environment's section.
+// Environment is one environment's section: App and Name as in
+// ferry.yml, and Metrics from dora.Compute over the window to show.
 type Environment struct {
 	App  string
 	Name string
@@ -66,7 +67,8 @@ type Environment struct {
 	History []index.Row
 }
 
-// Instance is one server's current release.
+// Instance is one server (ID) and what it serves: the release, its
+// commit, and whether its health check passes.
 type Instance struct {
 	ID      string
 	Release string

@@ -28,7 +28,9 @@ import (
 	"github.com/ferryhq/ferry/internal/record"
 )
 
-// Event is what the metrics need of one finished attempt (an end record).
+// Event is what the metrics need of one finished attempt (an end
+// record): its place in the chain, operation and outcome, start and
+// end, the deployed commit and its time, and the hotfix flag.
 type Event struct {
 	Seq        int64          `json:"seq"`
 	Op         record.Op      `json:"op"`
@@ -104,7 +106,8 @@ type Options struct {
 // DefaultWindow is the window when none is given.
 const DefaultWindow = 30 * 24 * time.Hour
 
-// Frequency is deployment frequency.
+// Frequency is deployment frequency: the count in the window, per day
+// and per week, and the band.
 type Frequency struct {
 	Deployments int     `json:"deployments"`
 	PerDay      float64 `json:"per_day"`
@@ -112,7 +115,8 @@ type Frequency struct {
 	Band        Band    `json:"band"`
 }
 
-// Durations summarises a set of durations.
+// Durations summarises a set of durations: how many, the median, the
+// nearest-rank 90th percentile, and the median's band.
 type Durations struct {
 	Count  int           `json:"count"`
 	Median time.Duration `json:"median_ns"`
@@ -120,7 +124,7 @@ type Durations struct {
 	Band   Band          `json:"band"`
 }
 
-// Rate is a ratio with its parts.
+// Rate is a ratio with its parts (Count of Total), its Value and band.
 type Rate struct {
 	Count int     `json:"count"`
 	Total int     `json:"total"`
@@ -128,7 +132,7 @@ type Rate struct {
 	Band  Band    `json:"band"`
 }
 
-// Report is one environment's metrics over a window.
+// Report is one environment's metrics over the window [From, To).
 type Report struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
@@ -297,7 +301,8 @@ func Compute(events []Event, opts Options) Report {
 	return rep
 }
 
-// Week is one week's values for the charts.
+// Week is one week's values for the charts: deployments, failed
+// deployments and recoveries among them, and the medians.
 type Week struct {
 	// Start is the Monday 00:00 UTC the week begins.
 	Start       time.Time `json:"start"`

@@ -92,7 +92,7 @@ func (x *Index) Close() error { return x.db.Close() }
 // Path is the database file.
 func (x *Index) Path() string { return x.path }
 
-// SyncResult says what a Sync did.
+// SyncResult says what a Sync did, for which store (Location).
 type SyncResult struct {
 	Location string `json:"location"`
 	// New is how many records were added; Head the newest sequence number.
@@ -251,7 +251,8 @@ func (x *Index) Events(ctx context.Context, location string) ([]dora.Event, erro
 	return out, rows.Err()
 }
 
-// Source is one indexed store.
+// Source is one indexed store: its location, the app and environment its
+// newest record names, the newest record indexed and when.
 type Source struct {
 	Location    string    `json:"location"`
 	App         string    `json:"app"`
@@ -284,7 +285,8 @@ func (x *Index) Sources(ctx context.Context) ([]Source, error) {
 	return out, rows.Err()
 }
 
-// Filter selects history rows; zero fields select everything.
+// Filter selects history rows; zero fields select everything; App and
+// Environment match exactly.
 type Filter struct {
 	// Location limits to one store.
 	Location    string
@@ -305,7 +307,10 @@ type Filter struct {
 	Limit int
 }
 
-// Row is one attempt in `ferry history`.
+// Row is one attempt in `ferry history`: the fields of its end record
+// (record.Record) flattened, with the store it came from (Location),
+// its duration, and Emergency and Refusal reduced to the reason and the
+// policy. An attempt without an end record has Outcome "unfinished".
 type Row struct {
 	Seq         int64          `json:"seq"`
 	Location    string         `json:"location"`

@@ -22,7 +22,9 @@
 //	... run the attempt ...
 //	r.BeginSeq = begin.Seq
 //	r.Finish(record.OutcomeDeployed, 0, time.Now())
-//	_, err = store.Append(ctx, r)
+//	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+//	_, err = store.Append(wctx, r)   // still written after Ctrl-C cancelled ctx
+//	cancel()
 //
 // The format is versioned ("schema": 1) and described for other tools by
 // JSONSchema (schema.json). Records are never rewritten. Top-level fields this version does not
@@ -127,34 +129,44 @@ type Record struct {
 	// for record 1.
 	Prev string `json:"prev"`
 	// ID names the attempt; its begin and end records share it.
-	ID    string `json:"id"`
-	Phase Phase  `json:"phase"`
+	ID string `json:"id"`
+	// Phase says whether this record opens (begin) or closes (end) the attempt.
+	Phase Phase `json:"phase"`
 	// BeginSeq is, on an end record, the Seq of its begin record (0 when
 	// the attempt was recorded by its end alone).
 	BeginSeq int64 `json:"begin_seq,omitempty"`
 
+	// Op is what was attempted; App and Environment name where, as
+	// ferry.yml does.
 	Op          Op     `json:"op"`
 	App         string `json:"app"`
 	Environment string `json:"environment"`
-	Actor       Actor  `json:"actor"`
-	Change      Change `json:"change"`
+	// Actor is who; Change is what.
+	Actor  Actor  `json:"actor"`
+	Change Change `json:"change"`
 	// Gates are the quality gates' results, or why they were skipped.
-	Gates        *Gates `json:"gates,omitempty"`
+	Gates *Gates `json:"gates,omitempty"`
+	// FerryVersion is the version of the ferry that made the attempt.
 	FerryVersion string `json:"ferry_version"`
 	// RunURL links to the CI run that made the attempt, when there was one.
 	RunURL string `json:"run_url,omitempty"`
 
-	Started time.Time `json:"started"`
+	// Started and Ended are when the attempt began and finished (UTC);
 	// Ended is zero on a begin record.
-	Ended  time.Time `json:"ended,omitzero"`
-	Target Target    `json:"target"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// Target is where: the transport and each instance's outcome.
+	Target Target `json:"target"`
 
+	// Outcome (empty on a begin record) and ExitCode are how the attempt
+	// ended, as the process exited (see package exitcode).
 	Outcome  Outcome `json:"outcome,omitempty"`
 	ExitCode int     `json:"exit_code"`
 	// Refusal says which policy refused the attempt and why.
 	Refusal *Refusal `json:"refusal,omitempty"`
-	Error   string   `json:"error,omitempty"`
-	Hints   []string `json:"hints,omitempty"`
+	// Error and Hints are the failure as the person running ferry saw it.
+	Error string   `json:"error,omitempty"`
+	Hints []string `json:"hints,omitempty"`
 	// Steps are the runner's and the agent's steps as they ran.
 	Steps []Step `json:"steps,omitempty"`
 	// Emergency is set when policies were overridden, with the reason given.
@@ -183,10 +195,12 @@ type Actor struct {
 
 // Change is what was deployed.
 type Change struct {
+	// SHA is the full commit deployed (or returned to).
 	SHA string `json:"sha,omitempty"`
 	// CommitTime is the committer time of SHA: the start of its lead time.
 	CommitTime time.Time `json:"commit_time,omitzero"`
-	Branch     string    `json:"branch,omitempty"`
+	// Branch is the branch deployed from.
+	Branch string `json:"branch,omitempty"`
 	// Release is the release directory the attempt made or returned to.
 	Release string `json:"release,omitempty"`
 	// PreviousRelease is what served before.
@@ -196,12 +210,15 @@ type Change struct {
 // Gates are the quality gates before a deploy.
 type Gates struct {
 	// Skipped is true when the gates did not run (--skip-gates); Reason says why.
-	Skipped bool         `json:"skipped,omitempty"`
-	Reason  string       `json:"reason,omitempty"`
+	Skipped bool   `json:"skipped,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	// Results are the gates that ran, in order.
 	Results []GateResult `json:"results,omitempty"`
 }
 
-// GateResult is one gate as it ran.
+// GateResult is one gate as it ran: its name, its status (pass, fail,
+// warn, error), whether it blocks, how long it took, and one line of
+// what it found.
 type GateResult struct {
 	Name       string `json:"name"`
 	Status     string `json:"status"`
@@ -213,11 +230,14 @@ type GateResult struct {
 // Target is where the attempt ran.
 type Target struct {
 	// Kind is the transport: local or ssm.
-	Kind      string     `json:"kind"`
+	Kind string `json:"kind"`
+	// Instances are the servers, each with its own outcome.
 	Instances []Instance `json:"instances,omitempty"`
 }
 
-// Instance is one server and how the attempt ended there.
+// Instance is one server (its ID) and how the attempt ended there: the
+// outcome and exit code of its agent (or not_run, cancelled, unknown),
+// the release it was left on, and its error.
 type Instance struct {
 	ID       string `json:"id"`
 	Outcome  string `json:"outcome"`
@@ -226,20 +246,21 @@ type Instance struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// Step is one named step and how long it took.
+// Step is one named step (the runner's or the agent's), its status (ok,
+// skipped, failed) and how long it took.
 type Step struct {
 	Name       string `json:"name"`
 	Status     string `json:"status,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 }
 
-// Refusal is the policy that refused an attempt.
+// Refusal is the policy that refused an attempt, and why in its words.
 type Refusal struct {
 	Policy Policy `json:"policy"`
 	Reason string `json:"reason"`
 }
 
-// Emergency records an override of the policies.
+// Emergency records an override of the policies, with the reason given.
 type Emergency struct {
 	Reason string `json:"reason"`
 }

@@ -21,7 +21,8 @@ type Stored struct {
 	Raw []byte
 	// Record is Raw decoded, or nil when it does not parse (Err says why).
 	Record *Record
-	Err    error
+	// Err says why Raw did not parse.
+	Err error
 }
 
 // NewStored decodes raw as the object stored under key for seq.
@@ -31,7 +32,7 @@ func NewStored(key string, seq int64, raw []byte) Stored {
 	return s
 }
 
-// Anchor is a record's hash remembered outside the store (the local
+// Anchor is a record's number and hash remembered outside the store (the local
 // index keeps the last one it synced): the chain alone cannot show that
 // its newest records were deleted, an anchor can.
 type Anchor struct {
@@ -67,7 +68,8 @@ const (
 	InProgress Kind = "in_progress"
 )
 
-// Problem is one finding, naming the record it is about.
+// Problem is one finding: its kind, the record it is about (number and
+// key) and what was found, in words.
 type Problem struct {
 	Kind   Kind   `json:"kind"`
 	Seq    int64  `json:"seq"`
@@ -79,6 +81,7 @@ type Problem struct {
 // after ferry wrote them.
 func (p Problem) Tampering() bool { return p.Kind != Unfinished && p.Kind != InProgress }
 
+// String is the problem as one line for people.
 func (p Problem) String() string { return fmt.Sprintf("record %d: %s: %s", p.Seq, p.Kind, p.Detail) }
 
 // Report is what Verify found.
@@ -86,7 +89,8 @@ type Report struct {
 	// Records is how many objects were read.
 	Records int `json:"records"`
 	// Head is the highest sequence number stored.
-	Head     int64     `json:"head"`
+	Head int64 `json:"head"`
+	// Problems are the findings, in record order.
 	Problems []Problem `json:"problems,omitempty"`
 }
 

@@ -42,6 +42,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/record"
 )
 
@@ -131,7 +132,8 @@ func (s *Store) Append(ctx context.Context, r *record.Record) (record.Stored, er
 			return record.NewStored(name, seq+1, raw), nil
 		}
 		if !errors.Is(err, errExists) {
-			return record.Stored{}, fmt.Errorf("write record %d to %s: %w", seq+1, s.Location(), err)
+			return record.Stored{}, fail.Hint(fmt.Errorf("write record %d to %s: %w", seq+1, s.Location(), err),
+				"the deploying identity needs to list, read and create objects under "+s.Location()+" (s3:ListBucket, s3:GetObject, s3:PutObject; never s3:DeleteObject)")
 		}
 		if i+1 >= attempts {
 			return record.Stored{}, fmt.Errorf("write record to %s: lost the race for a sequence number %d times: %w", s.Location(), attempts, record.ErrConflict)

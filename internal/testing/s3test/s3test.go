@@ -29,7 +29,7 @@ import (
 	"github.com/rclone/gofakes3/s3mem"
 )
 
-// Server is a running S3 server with one bucket.
+// Server is a running S3 server with one bucket (Bucket) at URL.
 type Server struct {
 	URL    string
 	Bucket string
