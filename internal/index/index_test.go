@@ -354,3 +354,15 @@ func TestWriters(t *testing.T) {
 		t.Fatalf("table: %v\n%s", err, b.String())
 	}
 }
+
+// A damaged index is only a cache: the error says to delete it.
+func TestDamagedIndexSaysToDeleteIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index.db")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database "), 400), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := index.Open(path)
+	if err == nil || !strings.Contains(strings.Join(fail.Hints(err), " "), "delete "+path) {
+		t.Fatalf("damaged index: %v (hints %v)", err, fail.Hints(err))
+	}
+}
