@@ -99,7 +99,6 @@ type fleet struct {
 	repo  string
 	ports map[string]int
 	ids   []string
-	calls int // SSM calls before the measured operation
 }
 
 const root = "~/app"
