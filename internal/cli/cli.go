@@ -175,7 +175,13 @@ Exit codes:
 		Version:                    Version,
 		Args:                       noSubcommand,
 		SuggestionsMinimumDistance: 2,
-		RunE:                       func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if globalsOf(cmd).JSON {
+				// The help is text, and stdout must hold the envelope alone.
+				return fail.Usage(errors.New("no command given"), "run ferry --help")
+			}
+			return cmd.Help()
+		},
 	}
 	root.SetFlagErrorFunc(usageFlagError)
 	addGlobalFlags(root.PersistentFlags())

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -262,5 +263,45 @@ func TestStatusOutput(t *testing.T) {
 	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeOK)), "unlock", "test")
 	if r.code != 0 || !strings.Contains(r.out, "local: removed the lock held by Ada Tester (apply, pid 4242 on build-1) since ") {
 		t.Fatalf("unlock: %s", r)
+	}
+}
+
+// The runner's steps, in the --json result: each timed, a skip with its
+// reason, and after a failure only the report, which has nothing to say
+// when nothing was sent. FERRY_DEBUG=1 logs them on stderr.
+func TestRunnerSteps(t *testing.T) {
+	t.Parallel()
+	steps := func(t *testing.T, command string, r run) string {
+		t.Helper()
+		var res struct {
+			Steps []struct{ Name, Status, Detail string } `json:"steps"`
+		}
+		if err := json.Unmarshal(checkEnvelope(t, command, r), &res); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range res.Steps {
+			out = append(out, s.Name+":"+s.Status+":"+s.Detail)
+		}
+		return strings.Join(out, " | ")
+	}
+	dir, _ := fakeProject(t, fakeConfig)
+	r := ferryWith(t, dir, map[string]string{"FERRY_DEBUG": "1"}, withFake(answering(agent.OutcomeDeployed)), "deploy", "--skip-gates", "--json")
+	if got, want := steps(t, "deploy", r), "plan:ok: | gates:skipped:--skip-gates | transport:ok: | report:ok:"; got != want {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+	mustContain(t, r, "stderr", "debug: step gates: skipped in ")
+	refusing, _ := fakeProject(t, strings.Replace(fakeConfig, "required: [PORT]", "required: [PORT, DATABASE_URL]", 1))
+	r = ferryWith(t, refusing, nil, withFake(answering(agent.OutcomeDeployed)), "deploy", "--json")
+	want := "plan:ok: | gates:failed:deploy refused: blocking gate env failed | transport:skipped:an earlier step failed | report:skipped:nothing was sent to the servers"
+	if got := steps(t, "deploy", r); got != want {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+	if strings.Contains(r.err, "debug:") {
+		t.Errorf("debug lines without FERRY_DEBUG:\n%s", r.err)
+	}
+	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeRolledBack)), "rollback", "test", "--json")
+	if got, want := steps(t, "rollback", r), "plan:ok: | transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | report:ok:"; got != want {
+		t.Errorf("rollback steps %q, want %q", got, want)
 	}
 }

@@ -152,7 +152,8 @@ func sourceKey(ctx context.Context, dir string) (string, error) {
 // next to the ferry executable; else, when workDir is inside ferry's own
 // source checkout with the go tool on PATH, a build cached under the user
 // cache directory. It decides on first use, so commands that never reach
-// a server never look.
+// a server never look. getenv is required: the transport never reads the
+// process environment itself.
 func DefaultAgentSource(getenv func(string) string, workDir string) AgentSource {
 	return &defaultSource{getenv: getenv, workDir: workDir}
 }
