@@ -191,7 +191,7 @@ func version(port int) string {
 }
 
 // ferry demo, as a newcomer runs it from the checkout: three instances
-// deployed, a broken commit rolled back, a healthy status, under 90 s.
+// deployed, a broken commit rolled back, a healthy status.
 func TestDemo(t *testing.T) {
 	slow(t)
 	need(t, "git")
@@ -251,9 +251,8 @@ func TestDemo(t *testing.T) {
 			proc.Stop(h, time.Second)
 		}
 	}
-	if took > 90*time.Second {
-		t.Errorf("the demo took %s, more than 90s", took)
-	}
+	// Reported, not asserted: on a shared, loaded machine a wall-clock
+	// bound fails for reasons that are not the demo's.
 	t.Logf("demo took %s", took)
 }
 
