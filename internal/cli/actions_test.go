@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 // GITHUB_REF_NAME (HEAD is detached there), the deployer from
 // GITHUB_ACTOR, steps are grouped, and a summary lands in the job summary.
 func TestGitHubActionsOutput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.git("checkout", "-q", "--detach")
 	summary := filepath.Join(t.TempDir(), "summary.md")
@@ -21,9 +23,6 @@ func TestGitHubActionsOutput(t *testing.T) {
 		"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main", "GITHUB_ACTOR": "octocat",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "42",
 		"GITHUB_STEP_SUMMARY": summary,
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
 	}
 	r := ferryIn(t, f.dir, env, "deploy")
 	if r.code != 0 {
@@ -50,11 +49,9 @@ var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
 // TestColoursOnlyOnATerminal: NO_COLOR and --no-color win over a terminal.
 func TestColoursOnlyOnATerminal(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "ferry.yml"), []byte("app: x\nenvironments:\n  l: {}\n"), 0o644)
-	wd, _ := os.Getwd()
-	os.Chdir(dir)
-	defer os.Chdir(wd)
 	for _, tc := range []struct {
 		name    string
 		env     map[string]string
@@ -66,11 +63,12 @@ func TestColoursOnlyOnATerminal(t *testing.T) {
 		{"--no-color", map[string]string{}, []string{"--no-color"}, false},
 	} {
 		var out, errb strings.Builder
-		getenv := func(k string) string { return tc.env[k] }
+		f := cli.NewFactory(cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, ErrIsTerminal: true, Getenv: func(k string) string { return tc.env[k] }})
+		f.WorkDir = dir
 		// status on a never-deployed root prints nothing coloured; use
 		// rollback, whose failure summary is painted.
 		args := append([]string{"rollback", "l"}, tc.args...)
-		cli.Main(args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, ErrIsTerminal: true, Getenv: getenv})
+		cli.Run(context.Background(), args, f)
 		if got := sgr.MatchString(errb.String()); got != tc.colored {
 			t.Errorf("%s: coloured=%v, want %v:\n%q", tc.name, got, tc.colored, errb.String())
 		}

@@ -10,6 +10,7 @@ import (
 )
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	good := f.git("rev-parse", "HEAD")
 	if r := f.ferry("deploy", "test"); r.code != 0 {
@@ -70,6 +71,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 }
 
 func TestPortAlreadyTaken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", f.port))
 	if err != nil {
@@ -82,31 +84,5 @@ func TestPortAlreadyTaken(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(f.root, "current")); !os.IsNotExist(err) {
 		t.Fatal("a refused deploy switched current")
-	}
-}
-
-func TestValidateAndSchema(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "ferry.yml")
-	os.WriteFile(path, []byte("app: x\nhealth:\n  status: two hundred\nenvironments:\n  dev: {target: moon}\n"), 0o644)
-	r := ferryIn(t, dir, nil, "validate")
-	if r.code != 2 || !strings.Contains(r.err, "ferry.yml:3:11: health.status must be a whole number") {
-		t.Fatalf("validate: %s", r)
-	}
-	os.WriteFile(path, []byte("app: x\nenvironments:\n  dev: {target: moon}\n"), 0o644)
-	r = ferryIn(t, dir, nil, "validate")
-	if r.code != 2 || !strings.Contains(r.err, `ferry.yml:3:17: unknown target "moon"`) || !strings.Contains(r.err, "hint: target is local or ssm") {
-		t.Fatalf("validate: %s", r)
-	}
-	os.WriteFile(path, []byte("app: x\nenvironments:\n  dev: {target: local}\n"), 0o644)
-	if r := ferryIn(t, dir, nil, "validate"); r.code != 0 || !strings.Contains(r.out, "is valid") {
-		t.Fatalf("validate: %s", r)
-	}
-	r = ferryIn(t, dir, nil, "schema")
-	if r.code != 0 || !strings.Contains(r.out, `"keep_releases"`) || !strings.Contains(r.out, `"additionalProperties": false`) {
-		t.Fatalf("schema: %s", r)
-	}
-	if r := ferryIn(t, dir, nil, "deploy", "--bogus"); r.code != 2 {
-		t.Fatalf("an unknown flag is a usage error: %s", r)
 	}
 }

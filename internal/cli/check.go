@@ -1,22 +1,36 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
 	"github.com/ferryhq/ferry/internal/gitrepo"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).checkCmd) }
+// CheckOptions are ferry check's.
+type CheckOptions struct {
+	Common
+	// JUnit and SARIF are report files to write (--junit, --sarif),
+	// relative to the working directory.
+	JUnit string
+	SARIF string
+	// Env includes this environment's variables (--env).
+	Env string
+}
 
-func (a *app) checkCmd() *cobra.Command {
-	var junit, sarif, env string
+// NewCmdCheck is ferry check; runF as for NewCmdDeploy.
+func NewCmdCheck(f *Factory, runF func(*CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{Common: common(f)}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Run the quality gates (tests, audit, lint, smoke import, env, pip check) in parallel",
@@ -25,58 +39,60 @@ app directory of this work tree. Exit 0 when every blocking gate passes, 6
 when one fails, 2 for bad configuration. With GITHUB_STEP_SUMMARY set, a
 Markdown report is added to the job summary.`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			appDir := filepath.Dir(cfg.File)
-			if cfg.HasKey("dir") {
-				repo, err := gitrepo.Open(appDir)
-				if err != nil {
-					return fail.New(exitcode.Usage, err, "dir: is relative to the repository; run inside it")
-				}
-				appDir = filepath.Join(repo.Dir, filepath.FromSlash(cfg.Dir))
-			}
-			if env != "" {
-				if _, ok := cfg.Environments[env]; !ok {
-					return fail.New(exitcode.Usage, fmt.Errorf("unknown environment %q", env), "name one of "+fmt.Sprint(cfg.EnvironmentNames()))
-				}
-			}
-			rep, err := a.runGates(cmd.Context(), cfg, appDir, env)
-			if err != nil {
-				return err
-			}
-			if junit != "" {
-				if err := writeFile(junit, func(f *os.File) error { return gates.WriteJUnit(f, rep) }); err != nil {
-					return err
-				}
-			}
-			if sarif != "" {
-				if err := writeFile(sarif, func(f *os.File) error { return gates.WriteSARIF(f, rep, "") }); err != nil {
-					return err
-				}
-			}
-			if a.jsonOut {
-				if err := gates.WriteJSON(a.io.Out, rep); err != nil {
-					return err
-				}
-			} else {
-				gates.WriteTerminal(a.io.Out, rep, a.color())
-			}
-			if !rep.Passed {
-				return fail.New(exitcode.Refused, errReported)
-			}
-			return nil
-		},
+		RunE: runE(opts, &opts.Common, nil, runF, runCheck),
 	}
-	cmd.Flags().StringVar(&junit, "junit", "", "write a combined JUnit XML report (each gate a suite, each test a case)")
-	cmd.Flags().StringVar(&sarif, "sarif", "", "write bandit and flake8 findings as SARIF 2.1.0 (GitHub code scanning)")
-	cmd.Flags().StringVar(&env, "env", "", "include this environment's variables (for the env gate)")
+	cmd.Flags().StringVar(&opts.JUnit, "junit", "", "write a combined JUnit XML report (each gate a suite, each test a case)")
+	cmd.Flags().StringVar(&opts.SARIF, "sarif", "", "write bandit and flake8 findings as SARIF 2.1.0 (GitHub code scanning)")
+	cmd.Flags().StringVar(&opts.Env, "env", "", "include this environment's variables (for the env gate)")
 	return cmd
 }
 
-func writeFile(path string, write func(*os.File) error) error {
+// runCheck runs the gates on the work tree; a failing blocking gate exits 6.
+func runCheck(opts *CheckOptions) error {
+	p, err := opts.loadProject("")
+	if err != nil {
+		return err
+	}
+	cfg := p.cfg
+	appDir := p.dir
+	if cfg.HasKey("dir") {
+		repo, err := gitrepo.Open(appDir)
+		if err != nil {
+			return fail.New(exitcode.Usage, err, "dir: is relative to the repository; run inside it")
+		}
+		appDir = filepath.Join(repo.Dir, filepath.FromSlash(cfg.Dir))
+	}
+	if opts.Env != "" {
+		if _, ok := cfg.Environments[opts.Env]; !ok {
+			return fail.New(exitcode.Usage, fmt.Errorf("unknown environment %q", opts.Env), "name one of "+fmt.Sprint(cfg.EnvironmentNames()))
+		}
+	}
+	rep, err := opts.runGates(opts.context(), cfg, appDir, opts.Env)
+	if err != nil {
+		return err
+	}
+	opts.setResult(rep)
+	if opts.JUnit != "" {
+		if err := writeFile(opts.abs(opts.JUnit), func(w io.Writer) error { return gates.WriteJUnit(w, rep) }); err != nil {
+			return err
+		}
+	}
+	if opts.SARIF != "" {
+		if err := writeFile(opts.abs(opts.SARIF), func(w io.Writer) error { return gates.WriteSARIF(w, rep, "") }); err != nil {
+			return err
+		}
+	}
+	if !opts.JSON {
+		gatesTerminal(opts.Out, rep, opts.painter())
+	}
+	if !rep.Passed {
+		return fail.New(exitcode.Refused, reported(fmt.Errorf("blocking gate %v failed", rep.BlockingFailures())),
+			"fix what the gates report; a gate that should not block can say blocking: false in ferry.yml")
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -88,23 +104,51 @@ func writeFile(path string, write func(*os.File) error) error {
 	return f.Close()
 }
 
+// runGates runs cfg's gates in appDir with the environment's variables,
+// a line on stderr as each finishes, and the Markdown report in the job
+// summary in GitHub Actions.
+func (c Common) runGates(ctx context.Context, cfg *config.Config, appDir, env string) (*gates.Report, error) {
+	p := c.painter()
+	opts := gates.Options{
+		AppDir: appDir, Env: cfg.AppEnv(env), Requirements: cfg.Requirements, Start: cfg.Start,
+		Progress: func(ev gates.Event) { gateProgress(c.Err, p, ev) },
+	}
+	rep, err := gates.Run(ctx, cfg.Gates, opts)
+	if err != nil {
+		return rep, fmt.Errorf("run gates: %w", err)
+	}
+	if md := c.Getenv("GITHUB_STEP_SUMMARY"); md != "" && c.CI.Actions {
+		f, err := os.OpenFile(md, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			gates.WriteMarkdown(f, rep)
+			f.Close()
+		}
+	}
+	return rep, nil
+}
+
+// gatesTerminal is the gates' report for people, coloured as stderr is.
+func gatesTerminal(w io.Writer, rep *gates.Report, p ansi.Painter) {
+	gates.WriteTerminal(w, rep, p.On)
+}
+
 // gateProgress prints a line as each gate finishes.
-func (a *app) gateProgress(p *progress, ev gates.Event) {
+func gateProgress(w io.Writer, p ansi.Painter, ev gates.Event) {
 	if ev.Kind != gates.EventFinished || ev.Result == nil {
 		return
 	}
 	r := ev.Result
-	mark := p.paint(green, "✓")
+	mark := p.Paint(ansi.Green, "✓")
 	switch r.Status {
 	case gates.StatusFailed, gates.StatusError, gates.StatusTimeout:
-		mark = p.paint(red, "✗")
+		mark = p.Paint(ansi.Red, "✗")
 		if !r.Blocking {
-			mark = p.paint(yellow, "!")
+			mark = p.Paint(ansi.Yellow, "!")
 		}
 	case gates.StatusWarned, gates.StatusMissing:
-		mark = p.paint(yellow, "!")
+		mark = p.Paint(ansi.Yellow, "!")
 	case gates.StatusSkipped:
-		mark = p.paint(dim, "–")
+		mark = p.Paint(ansi.Dim, "–")
 	}
-	fmt.Fprintf(a.io.Err, "  %s %-8s %s %s\n", mark, r.Name, p.paint(dim, fmtMS(r.Duration.Milliseconds())), r.Summary)
+	fmt.Fprintf(w, "  %s %-8s %s %s\n", mark, r.Name, p.Paint(ansi.Dim, fmtMS(r.Duration.Milliseconds())), r.Summary)
 }

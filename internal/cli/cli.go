@@ -1,6 +1,15 @@
 // Package cli is ferry's command line. Main runs it in-process with
-// injected streams and environment, so every command is testable without
-// a subprocess, and returns the documented exit code.
+// injected streams and environment; Run takes a Factory, whose
+// dependencies (the config loader, the transports, the working directory)
+// tests replace, so every command is testable without a subprocess, a
+// server or a change of the process's directory. Both return the
+// documented exit code.
+//
+// Every command is built the same way (see deploy.go): an Options struct
+// holding the factory's dependencies, the global flags and the command's
+// own; NewCmdX(f, runF), which fills the options from the command line
+// and calls runF when a test gives one; and runX(opts), which does the
+// work.
 package cli
 
 import (
@@ -10,12 +19,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ferryhq/ferry/internal/config"
-	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 )
 
@@ -30,55 +40,171 @@ type IO struct {
 	Err io.Writer
 	// ErrIsTerminal enables colours and live progress on Err.
 	ErrIsTerminal bool
-	// Getenv reads the environment; tests inject their own.
+	// Getenv reads the environment; tests inject their own. Nil means the
+	// process's.
 	Getenv func(string) string
 }
 
-// app holds what every command shares.
-type app struct {
-	io         IO
-	configPath string
-	jsonOut    bool
-	noColor    bool
-}
-
-func (a *app) getenv(k string) string {
-	if a.io.Getenv == nil {
-		return os.Getenv(k)
-	}
-	return a.io.Getenv(k)
-}
-
-// color reports whether to colour stderr: a terminal, and NO_COLOR unset.
-func (a *app) color() bool {
-	return a.io.ErrIsTerminal && !a.noColor && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"
-}
-
-func (a *app) inActions() bool { return a.getenv("GITHUB_ACTIONS") == "true" }
-
-// Main runs ferry with args (without the program name).
+// Main runs ferry with args (without the program name) in the process's
+// working directory, with the transports that reach real servers.
 func Main(args []string, streams IO) int {
-	a := &app{io: streams}
-	root := a.rootCmd()
-	root.SetArgs(args)
-	root.SetIn(streams.In)
-	root.SetOut(streams.Out)
-	root.SetErr(streams.Err)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitcode.OK
+	return Run(ctx, args, NewFactory(streams))
+}
+
+// Run runs ferry with args and the dependencies in f, and returns the
+// exit code. With --json, stdout gets exactly one envelope (see
+// docs/json.md), whatever happened, usage errors included; errors are
+// also printed on stderr for the person watching.
+func Run(ctx context.Context, args []string, f *Factory) int {
+	run := *f // each run has its own result
+	run.result = &resultSlot{}
+	root := NewCmdRoot(&run)
+	root.SetArgs(args)
+	root.SetIn(run.In)
+	root.SetOut(run.Out)
+	root.SetErr(run.Err)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && !isReported(err) {
+		fail.Format(run.Err, err)
 	}
-	if !errors.Is(err, errReported) {
-		fail.Format(a.io.Err, err)
+	if cmd == nil {
+		cmd = root
+	}
+	if wantsJSON(cmd, args) && !askedForHelp(cmd) && !run.result.printed {
+		if werr := writeEnvelope(run.Out, commandName(cmd), err, run.result.value); werr != nil {
+			fmt.Fprintf(run.Err, "error: write the --json envelope: %v\n", werr)
+		}
 	}
 	return fail.Code(err)
 }
 
-// errReported marks a failure already explained on the terminal (a
-// failing gate report, an unhealthy status): only its exit code is left.
-var errReported = errors.New("reported")
+// Globals are the flags every command takes.
+type Globals struct {
+	// ConfigPath is --config: ferry.yml, relative to the working directory.
+	ConfigPath string
+	// JSON is --json: the result as one JSON envelope on stdout.
+	JSON bool
+	// NoColor is --no-color (NO_COLOR is honoured too).
+	NoColor bool
+}
+
+// addGlobalFlags defines the global flags on fs (the root's persistent
+// flags; a test's command of its own).
+func addGlobalFlags(fs *pflag.FlagSet) {
+	fs.StringP("config", "c", config.FileName, "path to ferry.yml")
+	fs.Bool("json", false, "print the result as JSON on stdout")
+	fs.Bool("no-color", false, "no colours (NO_COLOR is honoured too)")
+}
+
+// globalsOf reads the global flags as cmd parsed them. A command built
+// alone (a test's) without them gets the defaults.
+func globalsOf(cmd *cobra.Command) Globals {
+	g := Globals{ConfigPath: config.FileName}
+	if fl := cmd.Flags().Lookup("config"); fl != nil {
+		g.ConfigPath = fl.Value.String()
+	}
+	if fl := cmd.Flags().Lookup("json"); fl != nil {
+		g.JSON, _ = strconv.ParseBool(fl.Value.String())
+	}
+	if fl := cmd.Flags().Lookup("no-color"); fl != nil {
+		g.NoColor, _ = strconv.ParseBool(fl.Value.String())
+	}
+	return g
+}
+
+// wantsJSON says whether the envelope was asked for: the parsed flag, or,
+// when parsing stopped before reaching it (an unknown flag earlier on the
+// line), the word itself before any "--".
+func wantsJSON(cmd *cobra.Command, args []string) bool {
+	if fl := cmd.Flags().Lookup("json"); fl != nil && fl.Changed {
+		on, _ := strconv.ParseBool(fl.Value.String())
+		return on
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--json"); ok && (v == "" || v[0] == '=') {
+			on, err := strconv.ParseBool(strings.TrimPrefix(v, "="))
+			return v == "" || (err == nil && on)
+		}
+	}
+	return false
+}
+
+// askedForHelp: --help and --version print text, never an envelope.
+func askedForHelp(cmd *cobra.Command) bool {
+	for _, name := range []string{"help", "version"} {
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+			return true
+		}
+	}
+	return false
+}
+
+// commandName is how the envelope names a command: its path below
+// ferry ("deploy"), or "ferry" itself when no command was recognised.
+func commandName(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// NewCmdRoot is ferry's root command with every command registered.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Ship Python web apps to servers with quality gates, atomic releases and automatic rollback",
+		Long: `ferry ships Python web applications to servers (a directory of this machine,
+or EC2 instances through AWS Systems Manager) with atomic releases, health
+checks and automatic rollback.
+
+Exit codes:
+  0  deployed and healthy (or success)
+  1  failed, nothing changed: the old release still serves
+  2  usage, invalid configuration or input
+  3  failed after the switch and rolled back: the old release serves
+  4  rollback failed: a person is needed
+  5  another deploy holds the lock
+  6  refused by policy (a blocking gate, a window, a freeze)`,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		Version:                    Version,
+		Args:                       noSubcommand,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if globalsOf(cmd).JSON {
+				// The help is text, and stdout must hold the envelope alone.
+				return fail.Usage(errors.New("no command given"), "run ferry --help")
+			}
+			return cmd.Help()
+		},
+	}
+	root.SetFlagErrorFunc(usageFlagError)
+	addGlobalFlags(root.PersistentFlags())
+	root.AddCommand(
+		NewCmdDeploy(f, nil),
+		NewCmdRollback(f, nil),
+		NewCmdStatus(f, nil),
+		NewCmdReleases(f, nil),
+		NewCmdUnlock(f, nil),
+		NewCmdValidate(f, nil),
+		NewCmdSchema(f, nil),
+		NewCmdCheck(f, nil),
+		NewCmdSandbox(f, nil),
+		NewCmdDemo(f, nil),
+	)
+	return root
+}
+
+// usageFlagError makes cobra's flag errors usage errors (exit 2) that say
+// where to look, so no error text is ever matched.
+func usageFlagError(cmd *cobra.Command, err error) error {
+	return fail.Usage(err, "run "+cmd.CommandPath()+" --help")
+}
 
 // usageArgs makes cobra's argument checks usage errors (exit 2) that say
 // where to look, so no error text is ever matched.
@@ -105,45 +231,24 @@ func noSubcommand(cmd *cobra.Command, args []string) error {
 	return fail.Usage(fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()), hints...)
 }
 
-func (a *app) rootCmd() *cobra.Command {
-	root := &cobra.Command{
-		Use:   "ferry",
-		Short: "Ship Python web apps to servers with quality gates, atomic releases and automatic rollback",
-		Long: `ferry ships Python web applications to servers (a directory of this machine,
-or EC2 instances through AWS Systems Manager) with atomic releases, health
-checks and automatic rollback.
+// reportedError is a failure already explained on the terminal (the
+// summary printed each server's failure; a gate report; a status): the
+// frame prints no "error:" line for it, while --json still carries its
+// message, hints and problems.
+type reportedError struct{ err error }
 
-Exit codes:
-  0  deployed and healthy (or success)
-  1  failed, nothing changed: the old release still serves
-  2  usage, invalid configuration or input
-  3  failed after the switch and rolled back: the old release serves
-  4  rollback failed: a person is needed
-  5  another deploy holds the lock
-  6  refused by policy (a blocking gate, a window, a freeze)`,
-		SilenceUsage:               true,
-		SilenceErrors:              true,
-		Version:                    Version,
-		Args:                       noSubcommand,
-		SuggestionsMinimumDistance: 2,
-		RunE:                       func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
+// reported marks err as already explained on the terminal.
+func reported(err error) error {
+	if err == nil {
+		return nil
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return fail.Usage(err, "run "+cmd.CommandPath()+" --help")
-	})
-	root.PersistentFlags().StringVarP(&a.configPath, "config", "c", config.FileName, "path to ferry.yml")
-	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "print the result as JSON on stdout")
-	root.PersistentFlags().BoolVar(&a.noColor, "no-color", false, "no colours (NO_COLOR is honoured too)")
-	root.AddCommand(a.deployCmd(), a.rollbackCmd(), a.statusCmd(), a.releasesCmd(), a.unlockCmd(), a.validateCmd(), a.schemaCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c(a))
-	}
-	return root
+	return &reportedError{err: err}
 }
 
-// extraCommands lets other files of this package register commands.
-var extraCommands []func(*app) *cobra.Command
-
-func (a *app) loadConfig() (*config.Config, error) {
-	return config.Load(a.configPath)
+func isReported(err error) bool {
+	var r *reportedError
+	return errors.As(err, &r)
 }

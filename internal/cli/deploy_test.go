@@ -9,11 +9,11 @@ import (
 )
 
 type deployJSON struct {
-	Environment string `json:"environment"`
-	SHA         string `json:"sha"`
-	Outcome     string `json:"outcome"`
-	ExitCode    int    `json:"exit_code"`
-	Targets     []struct {
+	Environment  string `json:"environment"`
+	SHA          string `json:"sha"`
+	Outcome      string `json:"outcome"`
+	GatesSkipped bool   `json:"gates_skipped"`
+	Targets      []struct {
 		Result struct {
 			Release    string   `json:"release"`
 			VenvReused bool     `json:"venv_reused"`
@@ -27,16 +27,25 @@ type deployJSON struct {
 	} `json:"targets"`
 }
 
+// decodeDeploy reads the result of a deploy's --json envelope, whose
+// exit_code must be the process's.
 func decodeDeploy(t *testing.T, r run) deployJSON {
 	t.Helper()
-	var d deployJSON
-	if err := json.Unmarshal([]byte(r.out), &d); err != nil {
+	var env struct {
+		ExitCode int        `json:"exit_code"`
+		Result   deployJSON `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &env); err != nil {
 		t.Fatalf("--json output is not JSON: %v\n%s", err, r)
 	}
-	return d
+	if env.ExitCode != r.code {
+		t.Fatalf("the envelope says exit %d, the process %d", env.ExitCode, r.code)
+	}
+	return env.Result
 }
 
 func TestDeployLifecycle(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sha1 := f.git("rev-parse", "HEAD")
 
@@ -140,8 +149,10 @@ func TestDeployLifecycle(t *testing.T) {
 }
 
 func TestBrokenReleaseRollsBack(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"crash", "unhealthy"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			good := f.git("rev-parse", "HEAD")
 			if r := f.ferry("deploy", "test"); r.code != 0 {
@@ -180,6 +191,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 }
 
 func TestFirstDeployThatFailsLeavesNothingRunning(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.setMode("crash")
 	r := f.ferry("deploy", "test")

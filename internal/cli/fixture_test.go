@@ -2,9 +2,9 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,12 +15,22 @@ import (
 
 	"github.com/ferryhq/ferry/internal/cli"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/testing/testtool"
 	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
 // need fails under CI and skips elsewhere when a tool is missing.
 func need(t testing.TB, tool string) string { t.Helper(); return testtool.Need(t, tool) }
+
+// slow marks a test that deploys for real (venvs, pip, an app, the
+// sandbox): go test -short leaves it out and runs the fast tests alone.
+func slow(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("deploys for real; -short runs the fast tests only")
+	}
+}
 
 // appPy is the test app: it imports greet (installed by pip from a local
 // wheel) and serves /health with the deployed SHA. Knobs in the source
@@ -49,6 +59,20 @@ print("listening", flush=True)
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 `
 
+// gatesOff turns off every gate that runs a tool, leaving the built-in
+// env check: the tests' apps have no tests, and the tools are slow.
+const gatesOff = `gates:
+  tests: {enabled: false}
+  audit: {enabled: false}
+  safety: {enabled: false}
+  bandit: {enabled: false}
+  flake8: {enabled: false}
+  pylint: {enabled: false}
+  smoke: {enabled: false}
+  deps: {enabled: false}
+  env: {required: [PORT]}
+`
+
 type fixture struct {
 	t      *testing.T
 	dir    string // the repository work tree
@@ -58,17 +82,19 @@ type fixture struct {
 	config string
 }
 
+// freePort is an app port the way the sandbox gives them: below the
+// ephemeral range, never twice.
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := sandbox.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	slow(t)
 	need(t, "git")
 	need(t, "python3")
 	base := t.TempDir()
@@ -106,22 +132,12 @@ health:
   deadline: 15s
   interval: 200ms
 stop_timeout: 5s
-gates:
-  tests: {enabled: false}
-  audit: {enabled: false}
-  safety: {enabled: false}
-  bandit: {enabled: false}
-  flake8: {enabled: false}
-  pylint: {enabled: false}
-  smoke: {enabled: false}
-  deps: {enabled: false}
-  env: {required: [PORT]}
-environments:
+%senvironments:
   test:
     target: local
     branch: main
     root: %q
-%s`, f.wheels, f.port, f.port, f.root, extra)
+%s`, f.wheels, f.port, f.port, gatesOff, f.root, extra)
 }
 
 func (f *fixture) write(name, content string) {
@@ -165,20 +181,25 @@ func (r run) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.err)
 }
 
-// ferry runs the CLI in-process from the repository directory.
+// ferry runs the CLI in-process in the repository directory.
 func (f *fixture) ferry(args ...string) run {
 	f.t.Helper()
 	return ferryIn(f.t, f.dir, nil, args...)
 }
 
+// ferryIn runs the CLI in-process with dir as its working directory (the
+// process's is never changed, so tests run in parallel) and env over the
+// process's environment, without GITHUB_ACTIONS unless env sets it.
 func ferryIn(t *testing.T, dir string, env map[string]string, args ...string) run {
 	t.Helper()
+	return ferryWith(t, dir, env, nil, args...)
+}
+
+// ferryWith is ferryIn with the factory changed by edit (a fake
+// transport, a terminal).
+func ferryWith(t *testing.T, dir string, env map[string]string, edit func(*cli.Factory), args ...string) run {
+	t.Helper()
 	var out, errb bytes.Buffer
-	wd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -188,7 +209,12 @@ func ferryIn(t *testing.T, dir string, env map[string]string, args ...string) ru
 		}
 		return os.Getenv(k)
 	}
-	code := cli.Main(args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: getenv})
+	f := cli.NewFactory(cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: getenv})
+	f.WorkDir = dir
+	if edit != nil {
+		edit(f)
+	}
+	code := cli.Run(context.Background(), args, f)
 	return run{code: code, out: out.String(), err: errb.String()}
 }
 

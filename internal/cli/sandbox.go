@@ -6,26 +6,50 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
-	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/sandbox"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).sandboxCmd) }
-
-type sandboxOpts struct {
-	instances int
-	port      int
-	dir       string
+// SandboxOptions are ferry sandbox's.
+type SandboxOptions struct {
+	Common
+	// Instances is how many Linux instances to create (--instances).
+	Instances int
+	// Port is the SSM endpoint's port, S3 the next one; 0 picks free ones (--port).
+	Port int
+	// Dir holds the sandbox's files (--dir); empty makes a temporary one.
+	Dir string
 }
 
-func (a *app) sandboxCmd() *cobra.Command {
-	var o sandboxOpts
+// sandboxResult is ferry sandbox's --json result, printed once the
+// sandbox serves (the command then runs until interrupted).
+type sandboxResult struct {
+	SSMEndpoint     string            `json:"ssm_endpoint"`
+	S3Endpoint      string            `json:"s3_endpoint"`
+	Region          string            `json:"region"`
+	Bucket          string            `json:"bucket"`
+	Root            string            `json:"root"`
+	ConfigFile      string            `json:"config_file"`
+	CredentialsFile string            `json:"credentials_file"`
+	Instances       []sandboxInstance `json:"instances"`
+	// Env points AWS clients at the sandbox (and nowhere else).
+	Env map[string]string `json:"env"`
+	// Environment is a ferry.yml environments: section for the sandbox.
+	Environment string `json:"environment"`
+}
+
+type sandboxInstance struct {
+	ID  string `json:"id"`
+	Dir string `json:"dir"`
+}
+
+// NewCmdSandbox is ferry sandbox; runF as for NewCmdDeploy.
+func NewCmdSandbox(f *Factory, runF func(*SandboxOptions) error) *cobra.Command {
+	opts := &SandboxOptions{Common: common(f)}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run a local SSM Run Command emulator and S3 server with Linux instances, to deploy to without AWS",
@@ -35,31 +59,57 @@ own HOME) and an S3 server with a bucket, and print the environment that
 points ferry, the AWS CLI or boto3 at them, with a ferry.yml environment
 to paste. Deploys run for real: ferry-agent is downloaded from the bucket
 and run by the emulator on each instance. Ctrl-C stops the sandbox and
-the apps its instances started.`,
+the apps its instances started. With --json the same is printed as one
+JSON envelope once the sandbox serves.`,
 		Example: `  ferry sandbox --instances 2
   # in another terminal, after pasting the printed exports and environment:
   ferry deploy sandbox`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.instances < 1 || o.instances > 200 {
-				return fail.New(exitcode.Usage, fmt.Errorf("--instances %d is out of range", o.instances), "give 1 to 200")
-			}
-			sb, err := startSandbox(o.dir, o.instances, o.port, "ferry-sandbox-")
-			if err != nil {
-				return err
-			}
-			defer closeSandbox(sb)
-			printSandbox(a.io.Out, sb)
-			fmt.Fprintln(a.io.Err, "Sandbox running; Ctrl-C stops it.")
-			<-cmd.Context().Done()
-			fmt.Fprintln(a.io.Err, "Stopping the sandbox and the apps it started.")
-			return nil
-		},
+		RunE: runE(opts, &opts.Common, nil, runF, runSandbox),
 	}
-	cmd.Flags().IntVar(&o.instances, "instances", 3, "how many Linux instances")
-	cmd.Flags().IntVar(&o.port, "port", 0, "SSM endpoint port (S3 takes the next one); 0 picks free ports")
-	cmd.Flags().StringVar(&o.dir, "dir", "", "directory for instances, AWS client files and command output (default: a new temporary directory, kept)")
+	cmd.Flags().IntVar(&opts.Instances, "instances", 3, "how many Linux instances")
+	cmd.Flags().IntVar(&opts.Port, "port", 0, "SSM endpoint port (S3 takes the next one); 0 picks free ports")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for instances, AWS client files and command output (default: a new temporary directory, kept)")
 	return cmd
+}
+
+// runSandbox starts the sandbox, says how to reach it, and serves until
+// the context ends.
+func runSandbox(opts *SandboxOptions) error {
+	if opts.Instances < 1 || opts.Instances > 200 {
+		return fail.New(exitcode.Usage, fmt.Errorf("--instances %d is out of range", opts.Instances), "give 1 to 200")
+	}
+	sb, err := startSandbox(opts.abs(opts.Dir), opts.Instances, opts.Port, "ferry-sandbox-")
+	if err != nil {
+		return err
+	}
+	defer closeSandbox(sb)
+	if opts.JSON {
+		// The frame prints the envelope when the command ends, which for
+		// a server is too late: print it now, and only now.
+		if err := opts.envelopeNow("sandbox", newSandboxResult(sb)); err != nil {
+			return err
+		}
+	} else {
+		printSandbox(opts.Out, sb)
+	}
+	fmt.Fprintln(opts.Err, "Sandbox running; Ctrl-C stops it.")
+	<-opts.context().Done()
+	fmt.Fprintln(opts.Err, "Stopping the sandbox and the apps it started.")
+	return nil
+}
+
+func newSandboxResult(sb *sandbox.Sandbox) sandboxResult {
+	r := sandboxResult{SSMEndpoint: sb.SSMEndpoint, S3Endpoint: sb.S3Endpoint, Region: sb.Region, Bucket: sb.Bucket, Root: sb.Root,
+		ConfigFile: sb.ConfigFile, CredentialsFile: sb.CredentialsFile, Env: map[string]string{}, Environment: sb.Environment("hello", sandbox.Rollout{})}
+	for _, in := range sb.Instances {
+		r.Instances = append(r.Instances, sandboxInstance{ID: in.ID, Dir: in.Dir})
+	}
+	for _, kv := range sb.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		r.Env[k] = v
+	}
+	return r
 }
 
 // startSandbox starts a sandbox whose instances cache ferry-agent inside
@@ -87,17 +137,9 @@ func startSandbox(dir string, instances, port int, tmpPattern string) (*sandbox.
 	return sb, nil
 }
 
-// closeSandbox stops the apps the instances started (they run detached and
-// would outlive the sandbox), then the servers.
+// closeSandbox stops the apps the instances started, then the servers.
 func closeSandbox(sb *sandbox.Sandbox) {
-	for _, in := range sb.Instances {
-		pids, _ := filepath.Glob(filepath.Join(in.Dir, "*", "run", "app.pid"))
-		for _, p := range pids {
-			if h, err := proc.ReadPIDFile(p); err == nil && proc.Alive(h) {
-				proc.Stop(h, 5*time.Second)
-			}
-		}
-	}
+	sb.StopApps()
 	sb.Close()
 }
 
@@ -117,29 +159,7 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 # instance has its own HOME; give each app its own port in
 # <instance>/APP/shared/.env (PORT=...) with env_file: .env and
 # health.url: http://127.0.0.1:${PORT}/health.
-`+sandboxEnvironment(sb))
-}
-
-// sandboxEnvironment is the environments: section that deploys to every
-// instance of sb, shared by ferry sandbox's hint and ferry demo's config.
-func sandboxEnvironment(sb *sandbox.Sandbox) string {
-	var ids []string
-	for _, in := range sb.Instances {
-		ids = append(ids, in.ID)
-	}
-	return fmt.Sprintf(`environments:
-  sandbox:
-    target: ssm
-    root: ~/hello
-    ssm:
-      region: %s
-      bucket: %s
-      instance_ids: [%s]
-      execution_timeout: 10m
-      rollout:
-        max_concurrency: "1"
-        max_errors: "0"
-`, sb.Region, sb.Bucket, strings.Join(ids, ", "))
+`+sb.Environment("hello", sandbox.Rollout{}))
 }
 
 // shellQuote quotes v for a POSIX shell when it needs it.

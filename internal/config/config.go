@@ -137,8 +137,19 @@ const (
 )
 
 // Load reads and validates the file at path.
-func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+func Load(path string) (*Config, error) { return LoadIn("", path) }
+
+// LoadIn reads and validates the file at path, which is relative to dir
+// when it is relative (to the process's directory when dir is empty).
+// Problems name the file as the user wrote it. The CLI is given its
+// working directory rather than using the process's, so that commands
+// run side by side (tests, ferry demo) without changing directory.
+func LoadIn(dir, path string) (*Config, error) {
+	full := path
+	if dir != "" && !filepath.IsAbs(path) {
+		full = filepath.Join(dir, path)
+	}
+	b, err := os.ReadFile(full)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, problems{{File: path, Message: "no such file", Hint: "run ferry in the directory that holds ferry.yml, or pass --config PATH"}}.err()

@@ -149,3 +149,25 @@ func TestExampleConfigsAreValid(t *testing.T) {
 		t.Fatalf("the example in docs/config.md is not valid:\n%v", err)
 	}
 }
+
+// LoadIn reads relative to the directory it is given, never the
+// process's, and names the file as the user wrote it.
+func TestLoadInReadsRelativeToItsDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "deploy"), 0o755)
+	os.WriteFile(filepath.Join(dir, "deploy", "ferry.yml"), []byte(minimal+"keep_release: 3\n"), 0o644)
+	_, err := LoadIn(dir, filepath.Join("deploy", "ferry.yml"))
+	want := filepath.Join("deploy", "ferry.yml") + `:4:1: unknown key "keep_release"`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("LoadIn: %v, want it to start with %s", err, want)
+	}
+	os.WriteFile(filepath.Join(dir, "deploy", "ferry.yml"), []byte(minimal), 0o644)
+	if c, err := LoadIn(dir, filepath.Join("deploy", "ferry.yml")); err != nil || c.App != "hello" {
+		t.Fatalf("LoadIn: %+v, %v", c, err)
+	}
+	_, err = LoadIn(dir, "ferry.yml")
+	if err == nil || !strings.Contains(err.Error(), "ferry.yml: no such file") || fail.Code(err) != exitcode.Usage {
+		t.Fatalf("a missing file: %v (exit %d)", err, fail.Code(err))
+	}
+}

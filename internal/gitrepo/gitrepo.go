@@ -76,11 +76,43 @@ func (r Repo) Dirty() ([]string, error) {
 	return files, nil
 }
 
-// Branch is the branch being deployed: GitHub Actions names it in
-// GITHUB_REF_NAME (HEAD is detached there); elsewhere git knows.
-func (r Repo) Branch() (string, error) {
-	if os.Getenv("GITHUB_ACTIONS") == "true" && os.Getenv("GITHUB_REF_NAME") != "" {
-		return os.Getenv("GITHUB_REF_NAME"), nil
+// CI is what the CI system running ferry says about the run. The CLI
+// reads it once from the environment it was given, so that nothing below
+// it reads the process environment and tests state a run in one value.
+type CI struct {
+	// Actions is true inside GitHub Actions (GITHUB_ACTIONS=true).
+	Actions bool
+	// RefName is the branch or tag the run is for (GITHUB_REF_NAME):
+	// Actions checks out a detached HEAD, so git cannot tell.
+	RefName string
+	// Actor is who started the run (GITHUB_ACTOR).
+	Actor string
+	// ServerURL, Repository and RunID locate the run (GITHUB_SERVER_URL,
+	// GITHUB_REPOSITORY, GITHUB_RUN_ID).
+	ServerURL, Repository, RunID string
+}
+
+// CIFromEnv reads the CI context through getenv.
+func CIFromEnv(getenv func(string) string) CI {
+	return CI{
+		Actions: getenv("GITHUB_ACTIONS") == "true", RefName: getenv("GITHUB_REF_NAME"), Actor: getenv("GITHUB_ACTOR"),
+		ServerURL: getenv("GITHUB_SERVER_URL"), Repository: getenv("GITHUB_REPOSITORY"), RunID: getenv("GITHUB_RUN_ID"),
+	}
+}
+
+// RunURL links to the GitHub Actions run, when there is one.
+func (c CI) RunURL() string {
+	if c.ServerURL == "" || c.Repository == "" || c.RunID == "" {
+		return ""
+	}
+	return c.ServerURL + "/" + c.Repository + "/actions/runs/" + c.RunID
+}
+
+// Branch is the branch being deployed: in GitHub Actions the one ci
+// names (HEAD is detached there); elsewhere git knows.
+func (r Repo) Branch(ci CI) (string, error) {
+	if ci.Actions && ci.RefName != "" {
+		return ci.RefName, nil
 	}
 	b, err := r.git("rev-parse", "--abbrev-ref", "HEAD")
 	if err != nil {
@@ -120,9 +152,9 @@ func (r Repo) HasPath(sha, path string) bool {
 
 // Deployer names who deploys: the GitHub actor in Actions, else git's
 // user.name, else the OS user.
-func (r Repo) Deployer() string {
-	if a := os.Getenv("GITHUB_ACTOR"); a != "" && os.Getenv("GITHUB_ACTIONS") == "true" {
-		return a
+func (r Repo) Deployer(ci CI) string {
+	if ci.Actions && ci.Actor != "" {
+		return ci.Actor
 	}
 	if n, err := r.git("config", "user.name"); err == nil && n != "" {
 		return n
@@ -131,15 +163,6 @@ func (r Repo) Deployer() string {
 		return u.Username
 	}
 	return "unknown"
-}
-
-// RunURL links to the GitHub Actions run, when there is one.
-func RunURL() string {
-	s, repo, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID")
-	if s == "" || repo == "" || id == "" {
-		return ""
-	}
-	return s + "/" + repo + "/actions/runs/" + id
 }
 
 // Worktree checks sha out into a temporary directory, so checks run on

@@ -148,22 +148,22 @@ func sourceKey(ctx context.Context, dir string) (string, error) {
 }
 
 // DefaultAgentSource finds binaries the way ferry's documentation says:
-// FERRY_AGENT_DIR; else dist/ next to the ferry executable; else, when
-// ferry runs inside its own source checkout with the go tool on PATH, a
-// build cached under the user cache directory. It decides on first use,
-// so commands that never reach a server never look.
-func DefaultAgentSource(getenv func(string) string) AgentSource {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	return &defaultSource{getenv: getenv}
+// FERRY_AGENT_DIR (read through getenv, the CLI's environment); else dist/
+// next to the ferry executable; else, when workDir is inside ferry's own
+// source checkout with the go tool on PATH, a build cached under the user
+// cache directory. It decides on first use, so commands that never reach
+// a server never look. getenv is required: the transport never reads the
+// process environment itself.
+func DefaultAgentSource(getenv func(string) string, workDir string) AgentSource {
+	return &defaultSource{getenv: getenv, workDir: workDir}
 }
 
 type defaultSource struct {
-	getenv func(string) string
-	once   sync.Once
-	src    AgentSource
-	err    error
+	getenv  func(string) string
+	workDir string
+	once    sync.Once
+	src     AgentSource
+	err     error
 }
 
 // Agent implements AgentSource.
@@ -191,8 +191,7 @@ func (d *defaultSource) resolve() (AgentSource, error) {
 			return AgentDir(dist), nil
 		}
 	}
-	wd, _ := os.Getwd()
-	mod, ok := FindModule(wd)
+	mod, ok := FindModule(d.workDir)
 	if !ok {
 		return nil, fail.New(exitcode.Failed, errors.New("no ferry-agent binaries: FERRY_AGENT_DIR is not set, there is no dist/ next to ferry, and this is not ferry's source checkout"), agentHint)
 	}

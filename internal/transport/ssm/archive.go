@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // BuildArchive writes the app directory appDir (relative to the repository
@@ -25,11 +27,11 @@ import (
 func BuildArchive(ctx context.Context, repo, sha, appDir string, w io.Writer) (string, error) {
 	ct, err := gitOutput(ctx, repo, "show", "-s", "--format=%ct", sha+"^{commit}")
 	if err != nil {
-		return "", fmt.Errorf("read commit time of %s: %w", short(sha), err)
+		return "", fmt.Errorf("read commit time of %s: %w", text.Short(sha), err)
 	}
 	secs, err := strconv.ParseInt(strings.TrimSpace(ct), 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("read commit time of %s: %q", short(sha), ct)
+		return "", fmt.Errorf("read commit time of %s: %q", text.Short(sha), ct)
 	}
 	mtime := time.Unix(secs, 0).UTC()
 	tree := sha
@@ -133,11 +135,4 @@ func archiveFile(ctx context.Context, repo, sha, appDir string) (path, digest st
 	}()
 	digest, err = BuildArchive(ctx, repo, sha, appDir, f)
 	return f.Name(), digest, err
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/transport"
 )
 
@@ -31,7 +32,7 @@ func (r *run) fleetRollback(ctx context.Context, spec agent.Spec, results []tran
 		return
 	}
 	if !r.o.FleetRollback {
-		r.warn("", "the fleet is mixed: %d instances deployed %s and %d did not; fleet_rollback is off", len(deployed), short(spec.SHA), len(failed))
+		r.warn("", "the fleet is mixed: %d instances deployed %s and %d did not; fleet_rollback is off", len(deployed), text.Short(spec.SHA), len(failed))
 		return
 	}
 	why := strings.Join(failed, ", ")
@@ -42,7 +43,7 @@ func (r *run) fleetRollback(ctx context.Context, spec agent.Spec, results []tran
 	for _, i := range deployed {
 		prev := results[i].Result.Previous
 		if prev == "" {
-			r.warn(results[i].Target, "%s: first deploy there, nothing to roll back to: it keeps serving %s", results[i].Target, short(spec.SHA))
+			r.warn(results[i].Target, "%s: first deploy there, nothing to roll back to: it keeps serving %s", results[i].Target, text.Short(spec.SHA))
 			continue
 		}
 		groups[prev] = append(groups[prev], i)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
-	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/pyenv"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/testing/testtool"
@@ -102,7 +99,6 @@ type fleet struct {
 	repo  string
 	ports map[string]int
 	ids   []string
-	calls int // SSM calls before the measured operation
 }
 
 const root = "~/app"
@@ -188,33 +184,14 @@ func templateVenv(t testing.TB) string {
 	return venvPath
 }
 
-// freePort picks an app port below the ephemeral range (32768 and up),
-// where client connections take ports at random and could steal one
-// between this check and the app's bind.
+// freePort picks an app port the way the sandbox gives them.
 func freePort(t testing.TB) int {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 500 {
-		port := 20000 + rand.IntN(12000)
-		if takenPorts[port] {
-			continue
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		takenPorts[port] = true
-		return port
+	port, err := sandbox.FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port between 20000 and 32000")
-	return 0
+	return port
 }
-
-var (
-	portsMu    sync.Mutex
-	takenPorts = map[int]bool{}
-)
 
 func (f *fleet) rootOf(id string) string {
 	for _, in := range f.sb.Instances {
@@ -363,11 +340,7 @@ func (f *fleet) serving(id string) string {
 }
 
 func (f *fleet) stopApps() {
-	for _, in := range f.sb.Instances {
-		if h, err := proc.ReadPIDFile(filepath.Join(in.Dir, "app", "run", "app.pid")); err == nil {
-			proc.Stop(h, 5*time.Second)
-		}
-	}
+	f.sb.StopApps()
 	// An agent killed between starting the app and writing its PID file
 	// (cancel and timeout tests do that) leaves an app no file names: find
 	// it by its working directory.

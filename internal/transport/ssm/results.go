@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/transport"
 )
 
@@ -215,7 +216,7 @@ func (r *run) describeInvocation(spec agent.Spec, c *command, inv *invocation, s
 		case inv.responseCode == exitcode.Usage && !strings.Contains(stderr, "panic:"):
 			// The agent refused its command line before doing anything.
 			res.Outcome, res.ExitCode = agent.OutcomeInvalid, exitcode.Usage
-			res.Error = "ferry-agent refused its command line: " + firstLine(stderr)
+			res.Error = "ferry-agent refused its command line: " + text.FirstLine(stderr)
 			res.Hints = append(res.Hints, "this instance was not changed; the agent binary does not match this ferry (check FERRY_AGENT_DIR)")
 			return res
 		}
@@ -240,13 +241,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " / ")
-}
-
-func firstLine(s string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			return l
-		}
-	}
-	return ""
 }

@@ -3,7 +3,6 @@ package ssm
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"net"
 	"net/http"
 	"os"
@@ -14,10 +13,9 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/testing/golden"
 	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
 	goldenAMD64 = AgentBinary{
@@ -45,24 +43,6 @@ func hostileSpec(t *testing.T) (agent.Spec, string) {
 	return spec, enc
 }
 
-func golden(t *testing.T, name string, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the rendered script (go test -update rewrites it after review):\n--- got\n%s", path, got)
-	}
-}
-
 func TestScriptsMatchGolden(t *testing.T) {
 	spec := agent.Spec{Protocol: agent.Protocol, Op: agent.OpApply, Root: "~/hello", App: "hello", SHA: strings.Repeat("d", 40)}
 	enc, _ := spec.Encode()
@@ -71,7 +51,7 @@ func TestScriptsMatchGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, c.file, strings.Join(lines, "\n")+"\n")
+		golden.Assert(t, c.file, strings.Join(lines, "\n")+"\n")
 	}
 }
 

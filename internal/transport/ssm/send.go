@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Documents ferry uses unless ssm.document names another.
@@ -124,7 +125,7 @@ func comment(spec agent.Spec) string {
 	rand.Read(b[:])
 	s := "ferry " + spec.Op + " " + spec.App
 	if spec.SHA != "" {
-		s += " " + short(spec.SHA)
+		s += " " + text.Short(spec.SHA)
 	}
 	if spec.Environment != "" {
 		s += " to " + spec.Environment

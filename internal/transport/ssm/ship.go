@@ -16,6 +16,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // goosOf maps an SSM platform to the Go name of its operating system.
@@ -94,7 +95,7 @@ func (r *run) shipSource(ctx context.Context, spec *agent.Spec, waves int) error
 	if err != nil {
 		return err
 	}
-	r.log("", "artifact %s: %s of %s", short(digest), orDot(appDir), short(spec.SHA))
+	r.log("", "artifact %s: %s of %s", text.Short(digest), orDot(appDir), text.Short(spec.SHA))
 	spec.Source = agent.Source{Kind: "archive", URL: url, SHA256: digest}
 	return nil
 }

@@ -167,9 +167,6 @@ func New(opts Options) (*Transport, error) {
 	default:
 		bad("source %q is not archive or git", opts.Source)
 	}
-	if opts.Agents == nil {
-		opts.Agents = DefaultAgentSource(nil)
-	}
 	if opts.PollMin <= 0 {
 		opts.PollMin = 250 * time.Millisecond
 	}
@@ -181,6 +178,11 @@ func New(opts Options) (*Transport, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fail.New(exitcode.Usage, err, "fix the environment's ssm: section in ferry.yml")
+	}
+	if opts.Agents == nil {
+		// The caller's mistake, not the user's: where binaries come from
+		// depends on the caller's environment (see DefaultAgentSource).
+		return nil, errors.New("ssm transport: Options.Agents is required")
 	}
 	return &Transport{opts: opts}, nil
 }

@@ -2,12 +2,13 @@ package ssm
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ferryhq/ferry/internal/poll"
 )
 
 // cancelGrace bounds how long ferry waits, after CancelCommand, for SSM to
@@ -23,12 +24,31 @@ func terminal(status string) bool {
 	return false
 }
 
-// pollInterval grows with the time already waited (a tenth of it) between
-// min and max, with ±20% jitter so that many ferry runs do not poll in
-// step. A short deploy is seen to end quickly; a long one costs few calls.
-func pollInterval(waited, lo, hi time.Duration) time.Duration {
-	d := min(max(waited/10, lo), hi)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+// pollBackoff is the schedule between rounds of ListCommandInvocations:
+// min while less than ten times min has passed, then growing by a tenth
+// each round (so the wait is about a tenth of the time already waited) up
+// to max, with ±20% jitter so that many ferry runs do not poll in step. A
+// short deploy is seen to end quickly; a long one costs few calls.
+func pollBackoff(lo, hi time.Duration) poll.Backoff {
+	return poll.Backoff{Initial: lo, Max: hi, Factor: 1.1, Warm: 10 * lo, Jitter: 0.2}
+}
+
+// cancelBackoff paces the polls that wait for a cancelled command to end.
+var cancelBackoff = poll.Backoff{Initial: 500 * time.Millisecond, Jitter: 0.2}
+
+// untilAfterWait is poll.Until, except that the first attempt comes after
+// the first wait, not at once: right after SendCommand or CancelCommand
+// SSM has nothing new to say. ready is asked before every wait and ends
+// the loop when true, so nothing is waited for once nothing is pending.
+func untilAfterWait(ctx context.Context, b poll.Backoff, ready func() bool, try func(ctx context.Context)) error {
+	first := true
+	return poll.Until(ctx, b, func(ctx context.Context) (bool, error) {
+		if !first {
+			try(ctx)
+		}
+		first = false
+		return ready(), nil
+	})
 }
 
 // wait polls ListCommandInvocations until every command has ended. When
@@ -37,25 +57,10 @@ func pollInterval(waited, lo, hi time.Duration) time.Duration {
 // reads each command once more with Details, for the outputs. It reports
 // whether anything was cancelled.
 func (r *run) wait(ctx context.Context, cmds []*command) bool {
-	start := time.Now()
 	cancelled := false
-	for {
+	done := func() bool { return len(unfinished(cmds)) == 0 }
+	err := untilAfterWait(ctx, pollBackoff(r.o.PollMin, r.o.PollMax), done, func(ctx context.Context) {
 		pending := unfinished(cmds)
-		if len(pending) == 0 {
-			break
-		}
-		timer := time.NewTimer(pollInterval(time.Since(start), r.o.PollMin, r.o.PollMax))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-		case <-timer.C:
-		}
-		if ctx.Err() != nil {
-			r.warn("", "interrupted: cancelling the command on every instance still pending or running")
-			r.cancel(ctx, pending)
-			cancelled = true
-			break
-		}
 		var late []*command
 		for _, c := range pending {
 			if time.Now().After(c.deadline) {
@@ -70,6 +75,13 @@ func (r *run) wait(ctx context.Context, cmds []*command) bool {
 		for _, c := range pending {
 			r.poll(ctx, c, false)
 		}
+	})
+	if err != nil && !done() {
+		// Only the context ends the loop early: the user's Ctrl-C or the
+		// caller's deadline.
+		r.warn("", "interrupted: cancelling the command on every instance still pending or running")
+		r.cancel(ctx, unfinished(cmds))
+		cancelled = true
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
 	defer cancel()
@@ -98,15 +110,13 @@ func (r *run) cancel(ctx context.Context, cmds []*command) {
 			r.warn("", "cancel command %s: %v", c.id, err)
 		}
 	}
-	for len(unfinished(cmds)) > 0 && cctx.Err() == nil {
-		select {
-		case <-cctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
+	// The grace ending is the expected way out when SSM is slow to stop:
+	// what is known is reported below.
+	_ = untilAfterWait(cctx, cancelBackoff, func() bool { return len(unfinished(cmds)) == 0 }, func(ctx context.Context) {
 		for _, c := range unfinished(cmds) {
-			r.poll(cctx, c, false)
+			r.poll(ctx, c, false)
 		}
-	}
+	})
 	for _, c := range unfinished(cmds) {
 		c.done = true // reported from what is known
 	}

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
+)
+
+// The command-line seams, as gh tests them: flags and arguments become
+// options through runF, and nothing runs.
+
+// parse runs cmd (with the global flags, as the root gives them) on
+// args, and returns the exit code of any error.
+func parse(t *testing.T, cmd *cobra.Command, args string) int {
+	t.Helper()
+	addGlobalFlags(cmd.PersistentFlags())
+	cmd.SetFlagErrorFunc(usageFlagError)
+	cmd.SetArgs(strings.Fields(args))
+	cmd.SetIn(&bytes.Buffer{})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	_, err := cmd.ExecuteC()
+	return fail.Code(err)
+}
+
+func testFactory() *Factory {
+	return &Factory{IO: IO{Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }}, WorkDir: "/work"}
+}
+
+// caseOf is one row of a Test_NewCmdX table: the command line, the
+// options wanted (compared field by field, the factory aside), or the
+// exit code of its refusal.
+type caseOf[O any] struct {
+	name string
+	args string
+	want O
+	code int
+}
+
+// checkCmd runs each case through newCmd and compares what runF got.
+func checkCmd[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobra.Command, common func(*O) *Common, cases []caseOf[O]) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := testFactory()
+			var got *O
+			code := parse(t, newCmd(f, func(o *O) error { got = o; return nil }), c.args)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d", code, c.code)
+			}
+			if c.code != 0 {
+				if got != nil {
+					t.Fatal("runF ran for a refused command line")
+				}
+				return
+			}
+			if got == nil {
+				t.Fatal("runF was not called")
+			}
+			if common(got).Factory != f {
+				t.Error("the options do not hold the factory")
+			}
+			// Compare all but the factory and the context.
+			g, w := *got, c.want
+			*common(&g) = Common{Globals: common(&g).Globals}
+			*common(&w) = Common{Globals: common(&w).Globals}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("options\n got  %+v\n want %+v", g, w)
+			}
+		})
+	}
+}
+
+// defaults are the global flags' defaults.
+var defaults = Globals{ConfigPath: "ferry.yml"}
+
+func Test_NewCmdDeploy(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdDeploy, func(o *DeployOptions) *Common { return &o.Common }, []caseOf[DeployOptions]{
+		{name: "no environment", args: "", want: DeployOptions{Common: Common{Globals: defaults}, Ref: "HEAD"}},
+		{name: "environment", args: "production", want: DeployOptions{Common: Common{Globals: defaults}, Env: "production", Ref: "HEAD"}},
+		{name: "every flag", args: "staging --ref v1.2 --lock-wait 5m --skip-gates --json --no-color -c deploy/ferry.yml",
+			want: DeployOptions{Common: Common{Globals: Globals{ConfigPath: "deploy/ferry.yml", JSON: true, NoColor: true}},
+				Env: "staging", Ref: "v1.2", LockWait: 5 * time.Minute, SkipGates: true}},
+		{name: "too many arguments", args: "a b", code: exitcode.Usage},
+		{name: "unknown flag", args: "--bogus", code: exitcode.Usage},
+		{name: "bad duration", args: "--lock-wait soon", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdRollback(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdRollback, func(o *RollbackOptions) *Common { return &o.Common }, []caseOf[RollbackOptions]{
+		{name: "environment", args: "production", want: RollbackOptions{Common: Common{Globals: defaults}, Env: "production"}},
+		{name: "to and lock wait", args: "production --to 1a2b3c --lock-wait 30s --json",
+			want: RollbackOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production", To: "1a2b3c", LockWait: 30 * time.Second}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+		{name: "unknown flag", args: "prod --ref x", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdStatus(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdStatus, func(o *StatusOptions) *Common { return &o.Common }, []caseOf[StatusOptions]{
+		{name: "environment", args: "production", want: StatusOptions{Common: Common{Globals: defaults}, Env: "production"}},
+		{name: "json", args: "production --json", want: StatusOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production"}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "unknown flag", args: "production --to x", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdReleases(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdReleases, func(o *ReleasesOptions) *Common { return &o.Common }, []caseOf[ReleasesOptions]{
+		{name: "environment", args: "staging -c other.yml", want: ReleasesOptions{Common: Common{Globals: Globals{ConfigPath: "other.yml"}}, Env: "staging"}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdUnlock(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdUnlock, func(o *UnlockOptions) *Common { return &o.Common }, []caseOf[UnlockOptions]{
+		{name: "environment", args: "staging --no-color", want: UnlockOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", NoColor: true}}, Env: "staging"}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "unknown flag", args: "staging --force", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdValidate(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdValidate, func(o *ValidateOptions) *Common { return &o.Common }, []caseOf[ValidateOptions]{
+		{name: "the --config file", args: "", want: ValidateOptions{Common: Common{Globals: defaults}}},
+		{name: "a file", args: "deploy/ferry.yml --json", want: ValidateOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, File: "deploy/ferry.yml"}},
+		{name: "two files", args: "a.yml b.yml", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdSchema(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdSchema, func(o *SchemaOptions) *Common { return &o.Common }, []caseOf[SchemaOptions]{
+		{name: "plain", args: "", want: SchemaOptions{Common: Common{Globals: defaults}}},
+		{name: "json", args: "--json", want: SchemaOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}}},
+		{name: "an argument", args: "ferry.yml", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdCheck(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdCheck, func(o *CheckOptions) *Common { return &o.Common }, []caseOf[CheckOptions]{
+		{name: "plain", args: "", want: CheckOptions{Common: Common{Globals: defaults}}},
+		{name: "reports and env", args: "--junit gates.xml --sarif gates.sarif --env production",
+			want: CheckOptions{Common: Common{Globals: defaults}, JUnit: "gates.xml", SARIF: "gates.sarif", Env: "production"}},
+		{name: "an argument", args: "production", code: exitcode.Usage},
+		{name: "unknown flag", args: "--skip-gates", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdSandbox(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdSandbox, func(o *SandboxOptions) *Common { return &o.Common }, []caseOf[SandboxOptions]{
+		{name: "defaults", args: "", want: SandboxOptions{Common: Common{Globals: defaults}, Instances: 3}},
+		{name: "every flag", args: "--instances 7 --port 4566 --dir sb", want: SandboxOptions{Common: Common{Globals: defaults}, Instances: 7, Port: 4566, Dir: "sb"}},
+		{name: "not a number", args: "--instances many", code: exitcode.Usage},
+		{name: "an argument", args: "now", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdDemo(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdDemo, func(o *DemoOptions) *Common { return &o.Common }, []caseOf[DemoOptions]{
+		{name: "defaults", args: "", want: DemoOptions{Common: Common{Globals: defaults}}},
+		{name: "every flag", args: "--dir /tmp/demo --keep --json", want: DemoOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Dir: "/tmp/demo", Keep: true}},
+		{name: "an argument", args: "again", code: exitcode.Usage},
+	})
+}
+
+// Every command is registered on the root, and each has its test above.
+func TestRootRegistersEveryCommand(t *testing.T) {
+	t.Parallel()
+	root := NewCmdRoot(testFactory())
+	var names []string
+	for _, c := range root.Commands() {
+		if c.Name() != "help" && c.Name() != "completion" {
+			names = append(names, c.Name())
+		}
+	}
+	want := "check demo deploy releases rollback sandbox schema status unlock validate"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+}
+
+// wantsJSON finds --json even when cobra stopped parsing before it.
+func TestWantsJSON(t *testing.T) {
+	t.Parallel()
+	for args, want := range map[string]bool{
+		"deploy --bogus --json": true, "deploy --json=true": true, "deploy --json=false": false,
+		"deploy --jsonx": false, "deploy -- --json": false, "deploy": false,
+	} {
+		cmd := &cobra.Command{Use: "x"}
+		addGlobalFlags(cmd.PersistentFlags())
+		if got := wantsJSON(cmd, strings.Fields(args)); got != want {
+			t.Errorf("wantsJSON(%q) = %v, want %v", args, got, want)
+		}
+	}
+}

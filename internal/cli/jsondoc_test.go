@@ -1,0 +1,199 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/cli"
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/testing/faketransport"
+	"github.com/ferryhq/ferry/internal/testing/jsondoc"
+)
+
+var (
+	docOnce sync.Once
+	doc     *jsondoc.Doc
+	docErr  error
+)
+
+// checkEnvelope checks that r's stdout is one envelope of command as
+// docs/json.md documents it, and returns its result.
+func checkEnvelope(t *testing.T, command string, r run) json.RawMessage {
+	t.Helper()
+	docOnce.Do(func() { doc, docErr = jsondoc.Load(filepath.Join("..", "..", "docs", "json.md")) })
+	if docErr != nil {
+		t.Fatalf("docs/json.md: %v", docErr)
+	}
+	env, err := doc.CheckEnvelope(command, []byte(r.out), r.code)
+	if err != nil {
+		t.Fatalf("the --json output of %s does not match docs/json.md:\n%v\n%s", command, err, r)
+	}
+	return env.Result
+}
+
+// Every command with --json, succeeding and failing, prints one envelope
+// that docs/json.md documents (ferry demo's success is TestDemo's, which
+// deploys for real).
+func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
+	t.Parallel()
+	dir, _ := fakeProject(t, fakeConfig)
+	refusing, _ := fakeProject(t, strings.Replace(fakeConfig, "required: [PORT]", "required: [PORT, DATABASE_URL]", 1))
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "ferry.yml"), []byte("app: x\nkeep_release: 3\nhealth: {status: two}\nenvironments:\n  l: {}\n"), 0o644)
+	bucketMissing := &faketransport.Transport{Err: fail.New(exitcode.Failed, errors.New("bucket missing-bucket does not exist"), "create it")}
+	for _, c := range []struct {
+		name, command string
+		dir           string
+		tr            *faketransport.Transport
+		args          []string
+		code          int
+	}{
+		{"deploy", "deploy", dir, answering(agent.OutcomeDeployed), []string{"deploy"}, 0},
+		{"deploy rolled back", "deploy", dir, answering(agent.OutcomeRolledBack, "i-0a", "i-0b"), []string{"deploy"}, 3},
+		{"deploy refused", "deploy", refusing, nil, []string{"deploy", "test"}, 6},
+		{"deploy not sent", "deploy", dir, bucketMissing, []string{"deploy", "--skip-gates"}, 1},
+		{"deploy unknown flag", "deploy", dir, nil, []string{"deploy", "--bogus"}, 2},
+		{"rollback", "rollback", dir, answering(agent.OutcomeDeployed), []string{"rollback", "test"}, 0},
+		{"rollback locked", "rollback", dir, answering(agent.OutcomeLocked), []string{"rollback", "test"}, 5},
+		{"rollback without env", "rollback", dir, nil, []string{"rollback"}, 2},
+		{"status", "status", dir, answering(agent.OutcomeOK, "i-0a", "i-0b"), []string{"status", "test"}, 0},
+		{"status bad config", "status", bad, nil, []string{"status", "l"}, 2},
+		{"releases", "releases", dir, answering(agent.OutcomeOK), []string{"releases", "test"}, 0},
+		{"releases agent refused", "releases", dir, answering(agent.OutcomeInvalid), []string{"releases", "test"}, 2},
+		{"unlock", "unlock", dir, answering(agent.OutcomeOK), []string{"unlock", "test"}, 0},
+		{"unlock too many args", "unlock", dir, nil, []string{"unlock", "test", "prod"}, 2},
+		{"validate", "validate", dir, nil, []string{"validate"}, 0},
+		{"validate bad config", "validate", bad, nil, []string{"validate"}, 2},
+		{"schema", "schema", dir, nil, []string{"schema"}, 0},
+		{"schema extra arg", "schema", dir, nil, []string{"schema", "x"}, 2},
+		{"check", "check", dir, nil, []string{"check"}, 0},
+		{"check failing gate", "check", refusing, nil, []string{"check"}, 6},
+		{"sandbox bad flag", "sandbox", dir, nil, []string{"sandbox", "--instances", "0"}, 2},
+		{"demo outside the checkout", "demo", dir, nil, []string{"demo"}, 2},
+		{"unknown command", "ferry", dir, nil, []string{"deplyo"}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var edit func(*cli.Factory)
+			if c.tr != nil {
+				edit = withFake(c.tr)
+			}
+			r := ferryWith(t, c.dir, nil, edit, append(c.args, "--json")...)
+			if r.code != c.code {
+				t.Fatalf("want exit %d: %s", c.code, r)
+			}
+			res := checkEnvelope(t, c.command, r)
+			if c.code != 0 && !strings.Contains(r.err, "error:") && !strings.Contains(c.name, "rolled back") && !strings.Contains(c.name, "failing") && !strings.Contains(c.name, "locked") {
+				t.Errorf("a failure says nothing on stderr: %s", r)
+			}
+			if c.code == 0 && string(res) == "null" {
+				t.Errorf("a success without a result: %s", r.out)
+			}
+		})
+	}
+}
+
+// Several problems in ferry.yml are several problems in the envelope,
+// each at its line with its hints.
+func TestJSONErrorCarriesEveryProblem(t *testing.T) {
+	t.Parallel()
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "ferry.yml"), []byte("app: x\nkeep_release: 3\nhealth: {status: two}\nenvironments:\n  l: {}\n"), 0o644)
+	r := ferryIn(t, bad, nil, "validate", "--json")
+	checkEnvelope(t, "validate", r)
+	var env struct {
+		Error fail.JSON `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &env); err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Error.Problems) != 2 || !strings.HasPrefix(env.Error.Problems[0].Message, `ferry.yml:2:1: unknown key "keep_release"`) ||
+		len(env.Error.Problems[0].Hints) == 0 || !strings.HasPrefix(env.Error.Problems[1].Message, "ferry.yml:3:18:") {
+		t.Errorf("problems: %+v", env.Error.Problems)
+	}
+}
+
+// The durations of status and unlock (a release's health deadline, a
+// lock's TTL) are milliseconds, not the agent's nanoseconds.
+func TestJSONDurationsAreMilliseconds(t *testing.T) {
+	t.Parallel()
+	dir, _ := fakeProject(t, fakeConfig)
+	r := ferryWith(t, dir, nil, withFake(answering(agent.OutcomeOK)), "status", "test", "--json")
+	checkEnvelope(t, "status", r)
+	for _, want := range []string{`"deadline_ms": 60000`, `"interval_ms": 1000`, `"stop_timeout_ms": 10000`} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("status lacks %s:\n%s", want, r.out)
+		}
+	}
+	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeOK)), "unlock", "test", "--json")
+	checkEnvelope(t, "unlock", r)
+	if !strings.Contains(r.out, `"ttl_ms": 7200000`) || strings.Contains(r.out, `"ttl"`) {
+		t.Errorf("unlock's TTL:\n%s", r.out)
+	}
+}
+
+// notifyWriter closes ready on its first write: ferry sandbox writes its
+// envelope in one call.
+type notifyWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer w.once.Do(func() { close(w.ready) })
+	return w.buf.Write(p)
+}
+
+// ferry sandbox --json prints its envelope once it serves, then runs
+// until interrupted, and exits 0 with nothing more on stdout.
+func TestSandboxJSON(t *testing.T) {
+	t.Parallel()
+	out := &notifyWriter{ready: make(chan struct{})}
+	var errb bytes.Buffer
+	f := cli.NewFactory(cli.IO{In: strings.NewReader(""), Out: out, Err: &syncWriter{w: &errb}, Getenv: func(string) string { return "" }})
+	f.WorkDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- cli.Run(ctx, []string{"sandbox", "--instances", "2", "--dir", "sb", "--json"}, f) }()
+	select {
+	case <-out.ready:
+	case c := <-code:
+		t.Fatalf("sandbox exited %d before printing:\n%s", c, errb.String())
+	}
+	cancel()
+	r := run{code: <-code, out: out.buf.String(), err: errb.String()}
+	res := checkEnvelope(t, "sandbox", r)
+	var sb struct {
+		Root      string                `json:"root"`
+		Instances []struct{ ID string } `json:"instances"`
+	}
+	if err := json.Unmarshal(res, &sb); err != nil || len(sb.Instances) != 2 || sb.Root != filepath.Join(f.WorkDir, "sb") {
+		t.Errorf("sandbox result (the relative --dir is the working directory's): %v %s", err, res)
+	}
+}
+
+// syncWriter serializes writes from the command and the test.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

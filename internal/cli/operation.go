@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/text"
+	"github.com/ferryhq/ferry/internal/transport"
+)
+
+// operation is what the runner's steps share for one deploy or rollback:
+// what the command line asked for, what plan decided, what later steps
+// add. Each step is a method; steps.go lists them.
+type operation struct {
+	Common
+	op string // agent.OpApply or agent.OpRollback
+	// From the command line.
+	env       string
+	ref       string
+	to        string
+	lockWait  time.Duration
+	skipGates bool
+
+	// Filled by the steps.
+	t       *target
+	spec    agent.Spec
+	gateRun *gateSummary
+	results []transport.TargetResult
+	steps   []stepRecord
+}
+
+// gateSummary is what a deploy records of the gates it ran or skipped.
+type gateSummary struct {
+	skipped bool
+	report  *gates.Report
+}
+
+// run runs steps and sets the --json result from what is known.
+func (o *operation) run(steps []step[*operation]) error {
+	records, err := runSteps(o.context(), o.Common, steps, o)
+	o.steps = records
+	if o.t != nil {
+		o.setResult(o.result(err))
+	}
+	return err
+}
+
+// planDeploy: the configuration, the environment (argument or branch),
+// the exact SHA, and a refusal of uncommitted changes when deploying HEAD.
+func (o *operation) planDeploy(ctx context.Context) error {
+	t, err := o.loadTarget(o.env, true)
+	if err != nil {
+		return err
+	}
+	sha, err := t.repo.Resolve(o.ref)
+	if err != nil {
+		return fail.New(exitcode.Usage, err, "give --ref a branch, tag or commit SHA that exists locally (git fetch first?)")
+	}
+	if o.ref == "HEAD" {
+		dirty, err := t.repo.Dirty()
+		if err != nil {
+			return err
+		}
+		if len(dirty) > 0 {
+			return fail.New(exitcode.Usage, fmt.Errorf("uncommitted changes are not deployable: %s", strings.Join(first(dirty, 5), ", ")),
+				"commit (or stash) them and deploy again; ferry deploys commits, never the work tree")
+		}
+	}
+	if !t.repo.HasPath(sha, t.appDir) {
+		return fail.New(exitcode.Usage, fmt.Errorf("the app directory %s does not exist at %s", t.appDir, text.Short(sha)), "check dir: in ferry.yml")
+	}
+	cfg := t.cfg
+	spec := t.baseSpec(agent.OpApply)
+	spec.SHA = sha
+	spec.Source = agent.Source{Kind: "git", URL: t.repo.Dir, Subdir: t.appDir}
+	spec.Python = cfg.Python
+	spec.Requirements = cfg.Requirements
+	spec.Pip.IndexURL, spec.Pip.FindLinks, spec.Pip.NoIndex = cfg.Pip.IndexURL, cfg.Pip.FindLinks, cfg.Pip.NoIndex
+	spec.LockWait = o.lockWait
+	o.t, o.spec = t, spec
+	return nil
+}
+
+// planRollback: the configuration and the environment; the agent finds
+// the release to return to.
+func (o *operation) planRollback(ctx context.Context) error {
+	t, err := o.loadTarget(o.env, false)
+	if err != nil {
+		return err
+	}
+	o.t = t
+	o.spec = t.baseSpec(agent.OpRollback)
+	o.spec.To = o.to
+	o.spec.LockWait = o.lockWait
+	return nil
+}
+
+// gates runs the quality gates on the commit about to be deployed; a
+// failing blocking gate refuses the deploy (exit 6).
+func (o *operation) gates(ctx context.Context) error {
+	if o.skipGates {
+		fmt.Fprintf(o.Err, "%s quality gates skipped (--skip-gates): recorded in the result\n", o.painter().Paint(ansi.Yellow, "warning:"))
+		o.gateRun = &gateSummary{skipped: true}
+		return skip("--skip-gates")
+	}
+	t, sha := o.t, o.spec.SHA
+	// The work tree is the commit when it is clean and on it; otherwise
+	// check the commit itself out beside it.
+	top := t.repo.Dir
+	if t.repo.HeadSHA() != sha {
+		dir, cleanup, err := t.repo.Worktree(sha)
+		if err != nil {
+			return fmt.Errorf("check out %s for the gates: %w", text.Short(sha), err)
+		}
+		defer cleanup()
+		top = dir
+	}
+	appDir := filepath.Join(top, filepath.FromSlash(t.appDir))
+	fmt.Fprintf(o.Err, "Quality gates on %s\n", text.Short(sha))
+	rep, err := o.runGates(ctx, t.cfg, appDir, t.name)
+	if err != nil {
+		return err
+	}
+	gatesTerminal(o.Err, rep, o.painter())
+	o.gateRun = &gateSummary{report: rep}
+	if !rep.Passed {
+		return fail.New(exitcode.Refused, fmt.Errorf("deploy refused: blocking gate %s failed", strings.Join(rep.BlockingFailures(), ", ")),
+			"fix what the gates report and commit, or run ferry check to iterate; --skip-gates deploys anyway and is recorded")
+	}
+	return nil
+}
+
+// transport hands the spec to the environment's transport (ship, send,
+// wait for ssm; the agent in-process for local). The servers' failures
+// are its failure, with the worst exit code: the report explains them.
+func (o *operation) transport(ctx context.Context) error {
+	t := o.t
+	if o.op == agent.OpRollback {
+		what := "the previous good release"
+		if o.to != "" {
+			what = o.to
+		}
+		fmt.Fprintf(o.Err, "Rolling %s back to %s\n", t.name, what)
+	} else {
+		fmt.Fprintf(o.Err, "Deploying %s %s to %s (%s)\n", t.cfg.App, text.Short(o.spec.SHA), t.name, t.env.Target)
+	}
+	p := newProgress(o.Common)
+	results, err := t.tr.Run(ctx, o.spec, p.event)
+	if err != nil {
+		return err
+	}
+	o.results = results
+	if o.op == agent.OpRollback && len(results) > 0 {
+		o.spec.SHA = results[0].Result.SHA
+	}
+	return targetsErr(results)
+}
+
+// targetsErr is the servers' failures as one error: each server's as a
+// problem of its own, the exit code the worst of them (it names what
+// needs the most attention). The summary has printed them already.
+func targetsErr(results []transport.TargetResult) error {
+	_, code := worst(results)
+	if code == exitcode.OK {
+		return nil
+	}
+	var errs []error
+	for _, r := range results {
+		if err := r.Result.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Target, err))
+		}
+	}
+	return fail.New(code, reported(errors.Join(errs...)))
+}
+
+// worst folds per-target outcomes: the highest exit code wins.
+func worst(results []transport.TargetResult) (string, int) {
+	outcome, code := agent.OutcomeDeployed, 0
+	for _, r := range results {
+		if r.Result.ExitCode > code {
+			outcome, code = r.Result.Outcome, r.Result.ExitCode
+		}
+	}
+	return outcome, code
+}
+
+// report prints the closing lines and the job summary, and the line that
+// says where the app serves. It runs after a failure too; with nothing
+// sent to the servers there is nothing to summarize.
+func (o *operation) report(ctx context.Context) error {
+	if o.results == nil {
+		return skip("nothing was sent to the servers")
+	}
+	o.summarize()
+	if _, code := worst(o.results); o.JSON || code != 0 {
+		return nil
+	}
+	url := appURL(o.t.cfg.Health.URL)
+	where := "at " + url
+	if strings.Contains(url, "${") || len(o.results) > 1 {
+		// The URL varies per server (or is a template): name the servers.
+		where = fmt.Sprintf("on %d servers", len(o.results))
+	}
+	fmt.Fprintf(o.Out, "%s %s is serving %s (%s, release %s)\n", o.t.cfg.App, text.Short(o.spec.SHA), where, o.t.name, o.results[0].Result.Release)
+	return nil
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+	}
+	return s
+}
