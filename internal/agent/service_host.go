@@ -116,7 +116,7 @@ func runHost(ctx context.Context, opts ServiceHostOptions, log *hostLog) error {
 			// manager's restart must not start a second one on the port.
 			if h, err := proc.ReadPIDFile(l.pidFile()); err == nil && proc.Alive(h) {
 				log.printf("stopping pid %d left by an earlier run", h.PID)
-				if err := proc.Stop(h, grace); err != nil {
+				if err := proc.Stop(context.Background(), h, grace); err != nil {
 					log.printf("stop pid %d: %v", h.PID, err)
 				}
 			}
@@ -143,7 +143,7 @@ func runHost(ctx context.Context, opts ServiceHostOptions, log *hostLog) error {
 			began := time.Now()
 			if !waitExit(ctx, h) {
 				log.printf("stopping release %s (pid %d, grace %s)", r.ID, h.PID, grace)
-				err := proc.Stop(h, grace)
+				err := proc.Stop(context.Background(), h, grace)
 				os.Remove(l.pidFile())
 				if err != nil {
 					log.printf("stop: %v", err)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -78,7 +79,7 @@ func (processSupervisor) current(o *op) (proc.Handle, bool) {
 func (s processSupervisor) stop(o *op, grace time.Duration) error {
 	h, ok := s.current(o)
 	if ok {
-		if err := proc.Stop(h, grace); err != nil {
+		if err := proc.Stop(context.Background(), h, grace); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -94,7 +95,7 @@ func closeSandbox(sb *sandbox.Sandbox) {
 		pids, _ := filepath.Glob(filepath.Join(in.Dir, "*", "run", "app.pid"))
 		for _, p := range pids {
 			if h, err := proc.ReadPIDFile(p); err == nil && proc.Alive(h) {
-				proc.Stop(h, 5*time.Second)
+				proc.Stop(context.Background(), h, 5*time.Second)
 			}
 		}
 	}

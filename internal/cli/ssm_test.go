@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -108,7 +109,7 @@ func TestDeploySSMEnvironmentThroughSandbox(t *testing.T) {
 	t.Cleanup(func() {
 		for _, in := range sb.Instances {
 			if h, err := proc.ReadPIDFile(filepath.Join(in.Dir, "app", "run", "app.pid")); err == nil {
-				proc.Stop(h, 5*time.Second)
+				proc.Stop(context.Background(), h, 5*time.Second)
 			}
 		}
 		sb.Close()
@@ -257,7 +258,7 @@ func TestDemo(t *testing.T) {
 	for _, pidFile := range mustGlob(t, filepath.Join(dir, "instances", "*", "hello", "run", "app.pid")) {
 		if h, err := proc.ReadPIDFile(pidFile); err == nil && proc.Alive(h) {
 			t.Errorf("an app still runs after the demo: %s", pidFile)
-			proc.Stop(h, time.Second)
+			proc.Stop(context.Background(), h, time.Second)
 		}
 	}
 	if took > 90*time.Second {

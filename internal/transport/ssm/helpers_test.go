@@ -365,7 +365,7 @@ func (f *fleet) serving(id string) string {
 func (f *fleet) stopApps() {
 	for _, in := range f.sb.Instances {
 		if h, err := proc.ReadPIDFile(filepath.Join(in.Dir, "app", "run", "app.pid")); err == nil {
-			proc.Stop(h, 5*time.Second)
+			proc.Stop(context.Background(), h, 5*time.Second)
 		}
 	}
 	// An agent killed between starting the app and writing its PID file
