@@ -155,8 +155,8 @@ func (o *op) recover() error {
 			return err
 		}
 	}
-	if currentTarget(o.l) != o.state.Current {
-		if err := pointCurrent(o.l, o.state.Current); err != nil {
+	if o.l.currentTarget() != o.state.Current {
+		if err := o.l.pointCurrent(o.state.Current); err != nil {
 			return fmt.Errorf("repair current link: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fslink"
 	"github.com/ferryhq/ferry/internal/health"
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/pyenv"
@@ -123,7 +124,7 @@ func (d *deploy) fetch(ctx context.Context) error {
 	if err := os.Rename(partial, d.dir); err != nil {
 		return fmt.Errorf("complete release: %w", err)
 	}
-	syncDir(d.l.releases())
+	fslink.SyncDir(d.l.releases())
 	return nil
 }
 
@@ -221,7 +222,7 @@ func (d *deploy) link(ctx context.Context) error {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if err := linkShared(src, dst); err != nil {
+		if err := fslink.Share(src, dst); err != nil {
 			return fmt.Errorf("link shared %s: %w", p, err)
 		}
 		linked = append(linked, p)
@@ -261,7 +262,7 @@ func (d *deploy) switchTo(ctx context.Context) error {
 	}
 	d.switched = true
 	d.run.crashAt("switch:state-saved")
-	if err := pointCurrent(d.l, d.id); err != nil {
+	if err := d.l.pointCurrent(d.id); err != nil {
 		return fmt.Errorf("point current at %s: %w", d.id, err)
 	}
 	return nil
@@ -474,7 +475,7 @@ func (d *deploy) restore(ctx context.Context, stepName string, cause error) stri
 		if err := d.saveState(); err != nil {
 			d.warn(err.Error())
 		}
-		pointCurrent(d.l, "")
+		d.l.pointCurrent("")
 		d.res.Hints = append(d.res.Hints, "this was the first deploy, so nothing serves; see the log tail and shared/logs/app-"+d.id+".log")
 		return OutcomeFailed
 	}
@@ -488,7 +489,7 @@ func (d *deploy) restore(ctx context.Context, stepName string, cause error) stri
 		if err := d.saveState(); err != nil {
 			return err
 		}
-		if err := pointCurrent(d.l, d.old); err != nil {
+		if err := d.l.pointCurrent(d.old); err != nil {
 			return err
 		}
 		h, err := d.sup.start(d.op, prev)

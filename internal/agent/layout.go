@@ -3,6 +3,8 @@ package agent
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/ferryhq/ferry/internal/fslink"
 )
 
 // layout names the places under a target's root (see docs/ARCHITECTURE.md).
@@ -34,4 +36,22 @@ func (l layout) ensure() error {
 		}
 	}
 	return nil
+}
+
+// pointCurrent makes `current` name release id ("" removes it). It follows
+// state.json, which is the truth, and is repaired from it.
+func (l layout) pointCurrent(id string) error {
+	if id == "" {
+		return fslink.Remove(l.current())
+	}
+	return fslink.Point(l.current(), l.release(id))
+}
+
+// currentTarget names the release `current` points at, "" for none.
+func (l layout) currentTarget() string {
+	t, err := fslink.Target(l.current())
+	if err != nil || t == "" {
+		return ""
+	}
+	return filepath.Base(t)
 }

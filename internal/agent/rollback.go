@@ -51,7 +51,7 @@ func (o *op) rollback(ctx context.Context) string {
 			if err := o.saveState(); err != nil {
 				return err
 			}
-			return pointCurrent(o.l, target.ID)
+			return o.l.pointCurrent(target.ID)
 		}},
 		step{"start", func(context.Context) error {
 			var err error
@@ -99,7 +99,7 @@ func (o *op) restoreAfterRollback(ctx context.Context, from string, h proc.Handl
 	if prev == nil {
 		o.state.Current = ""
 		o.saveState()
-		pointCurrent(o.l, "")
+		o.l.pointCurrent("")
 		return OutcomeRollbackFailed
 	}
 	err := o.run.run(ctx, step{"restore", func(ctx context.Context) error {
@@ -107,7 +107,7 @@ func (o *op) restoreAfterRollback(ctx context.Context, from string, h proc.Handl
 		if err := o.saveState(); err != nil {
 			return err
 		}
-		if err := pointCurrent(o.l, from); err != nil {
+		if err := o.l.pointCurrent(from); err != nil {
 			return err
 		}
 		nh, err := o.sup.start(o, prev)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/fslink"
 )
 
 // Service mode (run_as: service) hands the app to the operating system's
@@ -193,7 +195,7 @@ func installAgentBinary(l layout) (string, error) {
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", dst, os.Getpid())
 	os.Remove(tmp)
-	if err := copyFile(exe, tmp); err != nil {
+	if err := fslink.Copy(exe, tmp); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
@@ -215,29 +217,4 @@ func removeOldAgentBinaries(l layout, keep string) {
 			os.Remove(p)
 		}
 	}
-}
-
-// copyFile copies src to dst, which must not exist.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if serr := out.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(dst)
-		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fslink"
 	"github.com/ferryhq/ferry/internal/proc"
 )
 
@@ -173,7 +174,7 @@ func runHost(ctx context.Context, opts ServiceHostOptions, log *hostLog) error {
 // hostRelease reads the state and returns the current release with an op
 // that appSpec can use, as the deploying agent would have.
 func hostRelease(l layout, opts ServiceHostOptions) (*op, *Release, error) {
-	b, err := readFileShared(l.state())
+	b, err := fslink.ReadFile(l.state())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil
 	}

@@ -26,6 +26,3 @@ func serveService(opts ServiceHostOptions, log *hostLog, stderr io.Writer) int {
 	}
 	return exitcode.OK
 }
-
-// readFileShared reads a file that another process may replace meanwhile.
-func readFileShared(path string) ([]byte, error) { return os.ReadFile(path) }

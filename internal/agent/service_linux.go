@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fslink"
 	"github.com/ferryhq/ferry/internal/proc"
 )
 
@@ -52,7 +53,7 @@ func (systemdService) start(o *op, r *Release) (proc.Handle, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return proc.Handle{}, fmt.Errorf("unit directory: %w", err)
 	}
-	if err := writeAtomic(path, []byte(u.render())); err != nil {
+	if err := fslink.WriteFile(path, []byte(u.render()), 0o644); err != nil {
 		return proc.Handle{}, err
 	}
 	// An app process mode started before the switch to service mode.

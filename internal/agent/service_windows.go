@@ -338,25 +338,3 @@ func (h *serviceHandler) Execute(args []string, req <-chan svc.ChangeRequest, st
 		}
 	}
 }
-
-// readFileShared reads a file with FILE_SHARE_DELETE, so that the agent
-// can rename a new state.json over it while the host reads it (os.ReadFile
-// does not share delete access, and the rename would fail).
-func readFileShared(path string) ([]byte, error) {
-	p, err := windows.UTF16PtrFromString(longPathname(path))
-	if err != nil {
-		return nil, err
-	}
-	h, err := windows.CreateFile(p, windows.GENERIC_READ,
-		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
-		windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
-	if err != nil {
-		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_PATH_NOT_FOUND) {
-			return nil, fmt.Errorf("open %s: %w", path, os.ErrNotExist)
-		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	f := os.NewFile(uintptr(h), path)
-	defer f.Close()
-	return io.ReadAll(f)
-}
