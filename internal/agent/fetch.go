@@ -100,10 +100,10 @@ func exportCommit(ctx context.Context, repo string, src Source, sha, dst string)
 	}
 	pr.CloseWithError(xerr)
 	if gerr := <-errc; gerr != nil {
-		return fmt.Errorf("export %s: %w", short(sha), gerr)
+		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
 	}
 	if xerr != nil {
-		return fmt.Errorf("export %s: %w", short(sha), xerr)
+		return fmt.Errorf("export %s: %w", text.Short(sha), xerr)
 	}
 	return nil
 }
@@ -230,11 +230,4 @@ func extractTar(r io.Reader, dst string) error {
 			return fmt.Errorf("archive entry %q has unsupported type %c", hdr.Name, hdr.Typeflag)
 		}
 	}
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

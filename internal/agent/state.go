@@ -75,8 +75,11 @@ type State struct {
 // record, but not forever.
 const maxHistory = 200
 
+// loadState reads state.json; a missing one is an empty state. The read
+// shares delete access (on Windows), so that a status or the service host
+// reading it never fails a deploy's rename of a new one over it.
 func loadState(path string) (*State, error) {
-	b, err := os.ReadFile(path)
+	b, err := fslink.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &State{Version: 1}, nil
 	}

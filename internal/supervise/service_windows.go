@@ -1,14 +1,12 @@
 //go:build windows
 
-package agent
+package supervise
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"time"
 	"unsafe"
@@ -17,11 +15,12 @@ import (
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
 
-	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
-// The plain constants of service.go must be the service manager's.
+// The plain constants of winservice.go must be the service manager's.
 var (
 	_ = [1]int{}[winServiceAutoStart-windows.SERVICE_AUTO_START]
 	_ = [1]int{}[windows.SERVICE_AUTO_START-winServiceAutoStart]
@@ -31,32 +30,30 @@ var (
 	_ = [1]int{}[windows.SC_ACTION_RESTART-winActionRestart]
 )
 
-func init() {
-	newServiceSupervisor = func() supervisor { return windowsService{} }
-}
-
 // windowsService runs releases through a Windows service hosted by
-// ferry-agent (see service.go). The host writes run/app.pid for every app
-// process it starts, so the agent watches the app itself, as in process
-// mode, while the service manager owns the host.
-type windowsService struct{}
+// ferry-agent (Host). The host writes the PID file for every app process
+// it starts, so the agent watches the app itself, as in process mode,
+// while the service manager owns the host.
+type windowsService struct{ t Target }
+
+func newService(t Target) (Supervisor, error) { return windowsService{t}, nil }
 
 // serviceStartWait bounds how long the agent waits for the host to report
 // running and to start the app.
 var serviceStartWait = 60 * time.Second
 
-func (windowsService) start(o *op, r *Release) (proc.Handle, error) {
-	bin, err := installAgentBinary(o.l)
+func (w windowsService) Start(ctx context.Context, spec Spec) (proc.Handle, error) {
+	bin, err := installAgentBinary(w.t.BinDir)
 	if err != nil {
 		return proc.Handle{}, err
 	}
-	cfg := windowsServiceConfig(o.spec.App, o.spec.Environment, o.l.root, bin, o.stopTimeoutOf(r))
+	cfg := w.t.windowsService(bin, spec.StopTimeout)
 	m, err := connectSCM()
 	if err != nil {
 		return proc.Handle{}, err
 	}
 	defer m.Disconnect() //nolint:errcheck
-	s, err := ensureService(m, cfg, o.warn)
+	s, err := ensureService(m, cfg, w.t.warn)
 	if err != nil {
 		return proc.Handle{}, err
 	}
@@ -64,33 +61,32 @@ func (windowsService) start(o *op, r *Release) (proc.Handle, error) {
 	// Whatever the host runs now (a release that crash-loops, or the one a
 	// killed deploy started) stops before the host starts again: the host
 	// reads the current release when it starts.
-	if err := stopService(s, cfg.StopWait); err != nil {
+	if err := stopService(ctx, s, cfg.StopWait); err != nil {
 		return proc.Handle{}, err
 	}
-	if err := (processSupervisor{}).stop(o, o.stopTimeoutOf(r)); err != nil {
+	if err := w.t.process().Stop(ctx, spec.StopTimeout); err != nil {
 		return proc.Handle{}, err
 	}
 	if err := s.Start(); err != nil && !errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
 		return proc.Handle{}, fmt.Errorf("start service %s: %w", cfg.Name, err)
 	}
-	h, err := waitHostStarted(o, s, cfg.Name)
+	h, err := w.waitHostStarted(ctx, s)
 	if err != nil {
 		return proc.Handle{}, err
 	}
-	removeOldAgentBinaries(o.l, bin)
+	removeOldAgentBinaries(w.t.BinDir, bin)
 	return h, nil
 }
 
-func (windowsService) current(o *op) (proc.Handle, bool) {
-	return processSupervisor{}.current(o)
+func (w windowsService) Current(ctx context.Context) (proc.Handle, bool) {
+	return w.t.process().Current(ctx)
 }
 
-func (windowsService) stop(o *op, grace time.Duration) error {
-	name := serviceName(o.spec.App, o.spec.Environment)
+func (w windowsService) Stop(ctx context.Context, grace time.Duration) error {
 	if m, err := connectSCM(); err == nil {
 		defer m.Disconnect() //nolint:errcheck
-		if s, err := m.OpenService(name); err == nil {
-			err := stopService(s, grace+20*time.Second)
+		if s, err := m.OpenService(w.t.Service); err == nil {
+			err := stopService(ctx, s, grace+20*time.Second)
 			s.Close() //nolint:errcheck
 			if err != nil {
 				return err
@@ -99,10 +95,14 @@ func (windowsService) stop(o *op, grace time.Duration) error {
 	}
 	// An app the host did not get to stop, or one process mode started
 	// before this target switched to service mode.
-	return processSupervisor{}.stop(o, grace)
+	return w.t.process().Stop(ctx, grace)
 }
 
-func (windowsService) alive(o *op, h proc.Handle) bool { return proc.Alive(h) }
+func (t Target) warn(msg string) {
+	if t.Warn != nil {
+		t.Warn(msg)
+	}
+}
 
 func connectSCM() (*mgr.Mgr, error) {
 	m, err := mgr.Connect()
@@ -179,19 +179,24 @@ func account(a string) *uint16 {
 	return wstr(a)
 }
 
+// errHostGone: the service manager refused a stop request in a way that
+// means the host is gone without telling it (Wine does not notice a
+// service process exiting).
+var errHostGone = errors.New("the service host is gone")
+
 // stopService asks the service to stop and waits until it has, up to
 // wait; a host that does not stop in time is terminated.
-func stopService(s *mgr.Service, wait time.Duration) error {
-	st, err := s.Query()
-	if err != nil {
-		return fmt.Errorf("query service %s: %w", s.Name, err)
-	}
-	if st.State == svc.Stopped {
-		return nil
-	}
-	deadline := time.Now().Add(wait)
+func stopService(ctx context.Context, s *mgr.Service, wait time.Duration) error {
+	var st svc.Status
 	asked := false
-	for {
+	err := poll.Until(ctx, poll.Backoff{Initial: 50 * time.Millisecond, Deadline: wait}, func(context.Context) (bool, error) {
+		var err error
+		if st, err = s.Query(); err != nil {
+			return false, fmt.Errorf("query service %s: %w", s.Name, err)
+		}
+		if st.State == svc.Stopped {
+			return true, nil
+		}
 		if st.State == svc.Running && !asked {
 			// Asked once it runs: a service still starting cannot
 			// accept the request yet.
@@ -202,22 +207,13 @@ func stopService(s *mgr.Service, wait time.Duration) error {
 			case errors.Is(err, windows.ERROR_SERVICE_CANNOT_ACCEPT_CTRL):
 				asked = false // between states: ask again
 			default:
-				// The host is gone without telling the service manager
-				// (Wine does not notice a service process exiting):
-				// end it for certain, below.
-				deadline = time.Now()
+				return false, errHostGone // end it for certain, below
 			}
 		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-		if st, err = s.Query(); err != nil {
-			return fmt.Errorf("query service %s: %w", s.Name, err)
-		}
-		if st.State == svc.Stopped {
-			return nil
-		}
+		return false, nil
+	})
+	if err == nil || !(errors.Is(err, errHostGone) || errors.Is(err, poll.ErrDeadline)) {
+		return err
 	}
 	if st.ProcessId != 0 && int(st.ProcessId) != os.Getpid() {
 		if p, err := windows.OpenProcess(windows.PROCESS_TERMINATE|windows.SYNCHRONIZE, false, st.ProcessId); err == nil {
@@ -231,110 +227,32 @@ func stopService(s *mgr.Service, wait time.Duration) error {
 
 // waitHostStarted waits for the service to run and its host to record the
 // app it started.
-func waitHostStarted(o *op, s *mgr.Service, name string) (proc.Handle, error) {
-	deadline := time.Now().Add(serviceStartWait)
-	for time.Now().Before(deadline) {
-		if h, err := proc.ReadPIDFile(o.l.pidFile()); err == nil && h.PID != 0 {
-			return h, nil
+func (w windowsService) waitHostStarted(ctx context.Context, s *mgr.Service) (proc.Handle, error) {
+	var h proc.Handle
+	err := poll.Until(ctx, poll.Backoff{Initial: 20 * time.Millisecond, Deadline: serviceStartWait}, func(context.Context) (bool, error) {
+		var err error
+		if h, err = proc.ReadPIDFile(w.t.PIDFile); err == nil && h.PID != 0 {
+			return true, nil
 		}
 		st, err := s.Query()
 		if err != nil {
-			return proc.Handle{}, fmt.Errorf("query service %s: %w", name, err)
+			return false, fmt.Errorf("query service %s: %w", s.Name, err)
 		}
 		if st.State == svc.Stopped {
-			return proc.Handle{}, fmt.Errorf("service %s stopped at once (exit %d/%d); see %s", name, st.Win32ExitCode, st.ServiceSpecificExitCode, hostLogTail(o, name))
+			return false, fmt.Errorf("service %s stopped at once (exit %d/%d); see %s", s.Name, st.Win32ExitCode, st.ServiceSpecificExitCode, w.hostLogTail())
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrDeadline) {
+		return proc.Handle{}, fmt.Errorf("service %s started no app within %s; see %s", s.Name, serviceStartWait, w.hostLogTail())
 	}
-	return proc.Handle{}, fmt.Errorf("service %s started no app within %s; see %s", name, serviceStartWait, hostLogTail(o, name))
+	return h, err
 }
 
-func hostLogTail(o *op, name string) string {
-	path := serviceLogPath(o.l.root, name)
-	if lines := tailFile(path, 3); len(lines) > 0 {
+func (w windowsService) hostLogTail() string {
+	path := w.t.hostLogPath()
+	if lines := text.TailFile(path, 3); len(lines) > 0 {
 		return path + ": " + strings.Join(lines, " | ")
 	}
 	return path
-}
-
-// serveService runs the host under the service manager when it started
-// this process, and in the foreground otherwise. Asking the service
-// manager is the test: StartServiceCtrlDispatcher fails at once with
-// ERROR_FAILED_SERVICE_CONTROLLER_CONNECT in a process it did not start
-// (svc.IsWindowsService's parent-process heuristic is not needed).
-func serveService(opts ServiceHostOptions, log *hostLog, stderr io.Writer) int {
-	err := svc.Run(opts.Name, &serviceHandler{opts: opts, log: log})
-	if err == nil {
-		return exitcode.OK
-	}
-	if !errors.Is(err, windows.ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
-		log.printf("service dispatcher: %v", err)
-		return exitcode.Failed
-	}
-	log.echo = stderr
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	log.printf("service host %s for %s (foreground)", opts.Name, opts.Root)
-	if err := runHost(ctx, opts, log); err != nil {
-		log.printf("service host failed: %v", err)
-		return exitcode.Failed
-	}
-	return exitcode.OK
-}
-
-// serviceHandler answers the service manager for the host.
-type serviceHandler struct {
-	opts ServiceHostOptions
-	log  *hostLog
-}
-
-// stopHint is the wait hint while stopping: the host reports progress
-// every second, and each report restarts the service manager's clock.
-const stopHint = 10 * time.Second
-
-// Execute runs the host until the service manager asks it to stop (or the
-// machine shuts down). An error of the host ends the service with a
-// service-specific exit code, which the recovery actions act on.
-func (h *serviceHandler) Execute(args []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	h.log.printf("service host %s for %s (pid %d)", h.opts.Name, h.opts.Root, os.Getpid())
-	status <- svc.Status{State: svc.StartPending}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- runHost(ctx, h.opts, h.log) }()
-	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
-	finish := func(err error) (bool, uint32) {
-		if err != nil {
-			h.log.printf("service host failed: %v", err)
-			return true, 1
-		}
-		return false, 0
-	}
-	for {
-		select {
-		case err := <-done:
-			return finish(err)
-		case c := <-req:
-			switch c.Cmd {
-			case svc.Interrogate:
-				status <- c.CurrentStatus
-			case svc.Stop, svc.Shutdown:
-				h.log.printf("service manager asks to stop")
-				cancel()
-				tick := time.NewTicker(time.Second)
-				defer tick.Stop()
-				cp := uint32(1)
-				status <- svc.Status{State: svc.StopPending, CheckPoint: cp, WaitHint: uint32(stopHint / time.Millisecond)}
-				for {
-					select {
-					case err := <-done:
-						return finish(err)
-					case <-tick.C:
-						cp++
-						status <- svc.Status{State: svc.StopPending, CheckPoint: cp, WaitHint: uint32(stopHint / time.Millisecond)}
-					}
-				}
-			}
-		}
-	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package agent
+package supervise
 
 import (
 	"context"
@@ -14,37 +14,37 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/fslink"
+	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/proc"
 )
 
-func init() {
-	newServiceSupervisor = func() supervisor { return systemdService{} }
-}
-
-// systemdService runs releases as a systemd unit (see service_systemd.go):
+// systemdService runs releases as a systemd unit (see systemd_linux.go):
 // systemd starts the app at boot, restarts it on failure and stops it with
-// SIGTERM, then SIGKILL after stop_timeout. The agent only writes the
+// SIGTERM, then SIGKILL after the stop timeout. The agent only writes the
 // unit and calls systemctl, always with an argument vector.
-type systemdService struct{}
+type systemdService struct{ t Target }
+
+func newService(t Target) (Supervisor, error) { return systemdService{t}, nil }
 
 // systemctlTimeout bounds one systemctl call; stop waits for the app, so
 // its bound adds the grace.
 const systemctlTimeout = 90 * time.Second
 
-func unitFile(o *op) (name, path string) {
-	name = serviceName(o.spec.App, o.spec.Environment) + ".service"
+// unit names the target's unit and where its file goes.
+func (s systemdService) unit() (name, path string) {
+	name = s.t.Service + ".service"
 	return name, filepath.Join(systemdUnitDir(), name)
 }
 
-func (systemdService) start(o *op, r *Release) (proc.Handle, error) {
-	name, path := unitFile(o)
-	envFile := filepath.Join(o.l.run(), strings.TrimSuffix(name, ".service")+".env")
-	u, vars, err := unitFor(o, r, envFile)
+func (s systemdService) Start(ctx context.Context, spec Spec) (proc.Handle, error) {
+	name, path := s.unit()
+	envFile := filepath.Join(s.t.RunDir, s.t.Service+".env")
+	u, vars, err := s.t.systemdUnit(spec, envFile)
 	if err != nil {
 		return proc.Handle{}, err
 	}
 	if u.EnvFile != "" {
-		if err := writePrivate(envFile, renderEnvFile(vars)); err != nil {
+		if err := fslink.WriteFile(envFile, []byte(renderEnvFile(vars)), 0o600); err != nil {
 			return proc.Handle{}, err
 		}
 	} else {
@@ -57,59 +57,58 @@ func (systemdService) start(o *op, r *Release) (proc.Handle, error) {
 		return proc.Handle{}, err
 	}
 	// An app process mode started before the switch to service mode.
-	if err := (processSupervisor{}).stop(o, o.stopTimeoutOf(r)); err != nil {
+	if err := s.t.process().Stop(ctx, spec.StopTimeout); err != nil {
 		return proc.Handle{}, err
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"enable", name}, {"restart", name}} {
-		if _, err := systemctl(args...); err != nil {
+		if _, err := systemctl(ctx, args...); err != nil {
 			return proc.Handle{}, err
 		}
 	}
 	// Type=exec: restart returns once the program runs. A unit that is
 	// not active with a main PID right after has already exited.
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		pid, state, err := unitState(name)
-		if err != nil {
-			return proc.Handle{}, err
-		}
-		if state == "active" && pid > 0 {
-			return proc.Handle{PID: pid, StartTime: proc.StartTimeOf(pid), Started: time.Now().UTC(), Argv: u.Argv}, nil
-		}
-		if time.Now().After(deadline) {
-			return proc.Handle{}, fmt.Errorf("unit %s is %s right after its start: the app exited; see %s and journalctl -u %s", name, state, u.LogPath, name)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var pid int
+	var state string
+	err = poll.Until(ctx, poll.Backoff{Initial: 50 * time.Millisecond, Deadline: 2 * time.Second}, func(ctx context.Context) (bool, error) {
+		var err error
+		pid, state, err = unitState(ctx, name)
+		return err == nil && state == "active" && pid > 0, err
+	})
+	switch {
+	case err == nil:
+		return proc.Handle{PID: pid, StartTime: proc.StartTimeOf(pid), Started: time.Now().UTC(), Argv: u.Argv}, nil
+	case errors.Is(err, poll.ErrDeadline):
+		return proc.Handle{}, fmt.Errorf("unit %s is %s right after its start: the app exited; see %s and journalctl -u %s", name, state, u.LogPath, name)
+	default:
+		return proc.Handle{}, err
 	}
 }
 
-func (systemdService) current(o *op) (proc.Handle, bool) {
-	name, path := unitFile(o)
+func (s systemdService) Current(ctx context.Context) (proc.Handle, bool) {
+	name, path := s.unit()
 	if _, err := os.Stat(path); err == nil {
-		if pid, state, err := unitState(name); err == nil && pid > 0 && (state == "active" || state == "reloading") {
+		if pid, state, err := unitState(ctx, name); err == nil && pid > 0 && (state == "active" || state == "reloading") {
 			return proc.Handle{PID: pid, StartTime: proc.StartTimeOf(pid)}, true
 		}
 	}
-	return processSupervisor{}.current(o)
+	return s.t.process().Current(ctx)
 }
 
-func (systemdService) stop(o *op, grace time.Duration) error {
-	name, path := unitFile(o)
+func (s systemdService) Stop(ctx context.Context, grace time.Duration) error {
+	name, path := s.unit()
 	if _, err := os.Stat(path); err == nil {
 		// systemctl stop returns once the unit is stopped: SIGTERM, then
 		// SIGKILL after the unit's TimeoutStopSec.
-		if _, err := systemctl("stop", name); err != nil {
+		if _, err := systemctl(ctx, "stop", name); err != nil {
 			return err
 		}
 	}
-	return processSupervisor{}.stop(o, grace)
+	return s.t.process().Stop(ctx, grace)
 }
 
-func (systemdService) alive(o *op, h proc.Handle) bool { return proc.Alive(h) }
-
 // unitState asks systemd for the unit's main PID and state.
-func unitState(name string) (int, string, error) {
-	out, err := systemctl("show", "-p", "MainPID,ActiveState", name)
+func unitState(ctx context.Context, name string) (int, string, error) {
+	out, err := systemctl(ctx, "show", "-p", "MainPID,ActiveState", name)
 	if err != nil {
 		return 0, "", err
 	}
@@ -131,8 +130,8 @@ func unitState(name string) (int, string, error) {
 
 // systemctl runs systemctl with args (never a shell) and returns its
 // standard output.
-func systemctl(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), systemctlTimeout)
+func systemctl(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, systemctlTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "systemctl", args...)
 	var stderr strings.Builder
@@ -145,17 +144,4 @@ func systemctl(args ...string) (string, error) {
 		return "", fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
-}
-
-// writePrivate replaces path atomically with content only its owner reads.
-func writePrivate(path, content string) error {
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
 }
