@@ -163,8 +163,11 @@ func (o *op) failUntouched(s step, err error) string {
 // restore runs when a step of the serve phase failed: what this operation
 // started stops, a release it built is marked bad (kept, with its log, for
 // diagnosis), and the release that served before comes back and must
-// prove healthy.
+// prove healthy. An interrupted operation is restored too: the restore
+// runs to its own bounds (the stop's grace, the health deadline), not to
+// the caller's context, which may be what ended the step.
 func (o *op) restore(ctx context.Context, p plan, s step, cause error) string {
+	ctx = context.WithoutCancel(ctx)
 	o.res.LogTail = text.TailFile(o.l.appLog(o.to), 50)
 	if o.handle.PID != 0 {
 		o.sup.Stop(ctx, o.stopTimeoutOf(o.state.find(o.to)))
