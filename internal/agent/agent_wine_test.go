@@ -526,6 +526,16 @@ func (s *wineSite) serviceState(name string) string {
 	return "NONE: " + out
 }
 
+// removeServiceAtEnd stops and deletes the service when the test ends:
+// the service manager is the Wine prefix's, shared by the binary's tests.
+func (s *wineSite) removeServiceAtEnd(name string) {
+	s.t.Cleanup(func() {
+		s.wine("sc.exe", "stop", name)
+		eventually(30*time.Second, func() bool { return s.serviceState(name) != "RUNNING" })
+		s.wine("sc.exe", "delete", name)
+	})
+}
+
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	if !eventually(d, cond) {
@@ -543,11 +553,7 @@ func TestWineServiceMode(t *testing.T) {
 	s := newWineSite(t, `Apps\Billing Prod`)
 	name := "ferry-billing-test"
 	svc := func(sp agent.Spec) agent.Spec { sp.RunAs = agent.RunService; return sp }
-	t.Cleanup(func() {
-		s.wine("sc.exe", "stop", name)
-		eventually(30*time.Second, func() bool { return s.serviceState(name) != "RUNNING" })
-		s.wine("sc.exe", "delete", name)
-	})
+	s.removeServiceAtEnd(name)
 	hostLog := func() string { return readFile(s.linux("shared", "logs", "service-"+name+".log")) }
 
 	sha1 := newSHA(t)
@@ -656,11 +662,7 @@ func TestWineServiceModeKill(t *testing.T) {
 			// A target (and service) of its own: a kill leaves it as no
 			// other point should find it.
 			s := newWineSite(t, `Apps\Billing`)
-			t.Cleanup(func() {
-				s.wine("sc.exe", "stop", name)
-				eventually(30*time.Second, func() bool { return s.serviceState(name) != "RUNNING" })
-				s.wine("sc.exe", "delete", name)
-			})
+			s.removeServiceAtEnd(name)
 			if r := s.run(svc(s.spec("apply", newSHA(t)))); r.code != 0 {
 				t.Fatalf("initial deploy: %s", r)
 			}

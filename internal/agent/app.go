@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/pyenv"
@@ -63,6 +64,15 @@ func (o *op) appSpec(r *Release) (supervise.Spec, error) {
 		Release: id, StopTimeout: o.stopTimeoutOf(r),
 		Own: own, Vars: vars,
 	}, nil
+}
+
+// stopTimeoutOf is the grace release r asked for when it was deployed,
+// falling back to the spec's.
+func (o *op) stopTimeoutOf(r *Release) time.Duration {
+	if d := o.runOf(r).StopTimeout; d > 0 {
+		return d
+	}
+	return supervise.DefaultStopTimeout
 }
 
 // defaultPATH is the PATH a service's app gets after its venv when the

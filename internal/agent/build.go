@@ -146,7 +146,7 @@ func install(ctx context.Context, o *op) error {
 }
 
 // link makes the shared paths and the env file appear in the release.
-func link(ctx context.Context, o *op) error {
+func link(_ context.Context, o *op) error {
 	var linked []string
 	paths := append([]string(nil), o.spec.Shared...)
 	if o.spec.EnvFile != "" {

@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/pyenv"
-	"github.com/ferryhq/ferry/internal/supervise"
 )
 
 // verify is the rollback's prepare phase: it picks the release to return
 // to and checks that its directory and venv are still there.
-func verify(ctx context.Context, o *op) error {
+func verify(_ context.Context, o *op) error {
 	target, err := o.rollbackTarget()
 	if err != nil {
 		return fail.Hint(err, "list kept releases with: ferry releases "+o.spec.Environment)
@@ -28,15 +26,6 @@ func verify(ctx context.Context, o *op) error {
 		return fmt.Errorf("the venv of release %s was removed", target.ID)
 	}
 	return nil
-}
-
-// stopTimeoutOf is the grace release r asked for when it was deployed,
-// falling back to the spec's.
-func (o *op) stopTimeoutOf(r *Release) time.Duration {
-	if d := o.runOf(r).StopTimeout; d > 0 {
-		return d
-	}
-	return supervise.DefaultStopTimeout
 }
 
 // rollbackTarget picks the named release, or the previous healthy one.

@@ -37,7 +37,7 @@ func stop(ctx context.Context, o *op) error {
 
 // switchCurrent makes o.to current: state.json first, which is the truth,
 // then the `current` link.
-func switchCurrent(ctx context.Context, o *op) error {
+func switchCurrent(_ context.Context, o *op) error {
 	o.state.Previous = o.state.Current
 	o.state.Current = o.to
 	if o.built {
