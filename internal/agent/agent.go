@@ -2,24 +2,33 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/supervise"
 )
 
 // Options tune an operation beyond its spec.
 type Options struct {
 	// Emit receives progress events; nil discards them.
 	Emit func(Event)
-	// Fault names a crash point for tests (see runner.crashAt).
+	// Fault names a crash point for tests (see op.crashAt).
 	Fault string
 }
+
+// Run modes: how a release's app process is owned (see package supervise).
+const (
+	// RunProcess starts the app detached and tracks it by PID file.
+	RunProcess = supervise.Process
+	// RunService hands the app to the OS service manager (a Windows
+	// service hosted by ferry-agent, or a systemd unit), which restarts it
+	// if it dies; the default for production.
+	RunService = supervise.Service
+)
 
 // Run performs the spec's operation and returns its result; it never
 // panics on bad input and always fills Outcome and ExitCode.
@@ -44,27 +53,25 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
-	sup, err := supervisorFor(spec.RunAs)
-	if err != nil {
+	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit, fault: opts.Fault}
+	if o.sup, err = supervise.New(spec.RunAs, o.target()); err != nil {
 		res.Error = err.Error()
 		res.Hints = []string{"use run_as: process"}
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
-	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit, sup: sup}
-	o.run = runner{emit: emit, results: &res.Steps, fault: opts.Fault}
 	var outcome string
 	switch spec.Op {
 	case OpApply:
 		outcome = o.apply(ctx)
 	case OpRollback:
-		outcome = o.rollback(ctx)
+		outcome = o.execute(ctx, rollbackPlan)
 	case OpStatus:
 		outcome = o.status(ctx)
 	case OpReleases:
 		outcome = o.releases()
 	case OpUnlock:
-		outcome = o.unlock()
+		outcome = o.breakLock()
 	}
 	res.finish(outcome, start)
 	return res
@@ -77,17 +84,36 @@ type op struct {
 	res   *Result
 	host  string
 	emit  func(Event)
-	run   runner
+	fault string
+	sup   supervise.Supervisor
+	// state is the target's state.json, loaded by the lock step.
 	state *State
-	sup   supervisor
+	// unlock releases the lock the lock step took.
+	unlock func()
+
+	// What the operation changes, decided by its steps and read by the
+	// failure handling of execute.
+	from     string      // the release current when the lock was taken
+	to       string      // the release being made current
+	built    bool        // this operation built to (a deploy): its status follows the outcome
+	stopped  bool        // what served was stopped
+	switched bool        // state.json names to as current
+	handle   proc.Handle // what the start step started
+
+	// A deploy's build, from step to step.
+	dir     string      // the new release's directory
+	venvKey string      // its venv
+	reused  bool        // the venv was there already
+	probe   chan probed // the interpreter's version, asked early
 }
 
 func (o *op) warn(msg string) {
 	o.res.Warnings = append(o.res.Warnings, msg)
-	o.emit(Event{Event: "warn", Msg: msg})
+	o.emit(Event{Event: EventWarn, Msg: msg})
 }
 
-// fail records the operation's first error and adds its hints.
+// fail records the operation's first error and adds its hints: the
+// error's own, then the given ones.
 func (o *op) fail(err error, hints ...string) {
 	if o.res.Error == "" {
 		o.res.Error = err.Error()
@@ -106,96 +132,14 @@ func (o *op) saveState() error {
 	return nil
 }
 
-// lockStep takes the target's lock for the rest of the operation.
-func (o *op) lockStep(ctx context.Context, release *func()) Step {
-	return step{"lock", func(ctx context.Context) error {
-		if err := o.l.ensure(); err != nil {
-			return fmt.Errorf("prepare %s: %w", o.l.root, err)
-		}
-		me := LockOwner{Who: o.spec.Deployer, RunURL: o.spec.RunURL, SHA: o.spec.SHA, Op: o.spec.Op, PID: os.Getpid(), Host: o.host, Since: time.Now().UTC(), TTL: o.spec.LockTTL}
-		if me.TTL == 0 {
-			me.TTL = defaultLockTTL
-		}
-		me.Start = selfStart()
-		rel, err := acquireLock(ctx, o.l.lock(), me, o.spec.LockWait, o.warn)
-		if err != nil {
-			return err
-		}
-		*release = rel
-		st, err := loadState(o.l.state())
-		if err != nil {
-			return err
-		}
-		o.state = st
-		o.state.App = o.spec.App
-		return o.recover()
-	}}
-}
-
-// recover repairs what a killed operation left: partial directories go,
-// interrupted releases are marked failed, and `current` is made to agree
-// with state.json, which is the truth.
-func (o *op) recover() error {
-	entries, _ := os.ReadDir(o.l.releases())
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".partial") || strings.HasPrefix(e.Name(), ".download-") {
-			os.RemoveAll(o.l.release(e.Name()))
-		}
+// target is how the supervisor sees this operation's app.
+func (o *op) target() supervise.Target {
+	return supervise.Target{
+		Root: o.l.root, App: o.spec.App, Environment: o.spec.Environment,
+		Service: supervise.ServiceName(o.spec.App, o.spec.Environment),
+		PIDFile: o.l.pidFile(), RunDir: o.l.run(), BinDir: o.l.bin(), LogDir: o.l.logs(),
+		Warn: o.warn,
 	}
-	changed := false
-	for i := range o.state.Releases {
-		r := &o.state.Releases[i]
-		if r.Status == StatusBuilding {
-			r.Status, r.Reason, changed = StatusFailed, "interrupted: the deploy was stopped while building", true
-			o.warn(fmt.Sprintf("release %s was left half built by an interrupted deploy; marked failed", r.ID))
-		}
-	}
-	if changed {
-		if err := o.saveState(); err != nil {
-			return err
-		}
-	}
-	if currentTarget(o.l) != o.state.Current {
-		if err := pointCurrent(o.l, o.state.Current); err != nil {
-			return fmt.Errorf("repair current link: %w", err)
-		}
-	}
-	return nil
-}
-
-func (o *op) lockFailure(err error) string {
-	var le *ErrLocked
-	if errors.As(err, &le) {
-		o.res.Lock = &le.Owner
-		o.fail(err, "wait for it to finish, retry with --lock-wait 10m, or if that deploy is dead run: ferry unlock "+o.spec.Environment)
-		return OutcomeLocked
-	}
-	o.fail(fmt.Errorf("lock: %w", err), "check that the deployment root is writable")
-	return OutcomeFailed
-}
-
-func (o *op) releases() string {
-	st, err := loadState(o.l.state())
-	if err != nil {
-		o.fail(err, "state.json is damaged; inspect it by hand")
-		return OutcomeFailed
-	}
-	list := append([]Release(nil), st.Releases...)
-	sort.SliceStable(list, func(i, j int) bool { return list[i].Created.After(list[j].Created) })
-	o.res.Releases = list
-	o.res.Release = st.Current
-	o.res.Previous = st.Previous
-	return OutcomeOK
-}
-
-func (o *op) unlock() string {
-	owner, err := unlock(o.l.lock())
-	if err != nil {
-		o.fail(err, "remove the lock directory by hand")
-		return OutcomeFailed
-	}
-	o.res.Lock = owner
-	return OutcomeOK
 }
 
 // selfStart identifies this process across PID reuse, for the lock.

@@ -348,18 +348,18 @@ func TestWineDeployRollback(t *testing.T) {
 // state.json parses, current names a complete release, old or new, and
 // the next deploy takes over the dead deploy's lock and succeeds.
 func TestWineKillAtEveryStep(t *testing.T) {
-	s := newWineSite(t, `Apps\Billing`)
-	if r := s.run(s.spec("apply", newSHA(t))); r.code != 0 {
-		t.Fatalf("initial deploy: %s", r)
-	}
 	points := []string{
 		"after:lock", "after:fetch", "after:venv", "after:install", "after:link",
 		"after:stop", "switch:state-saved", "after:switch", "after:start", "after:health", "after:prune",
 	}
-	defer func() { s.t = t }()
 	for _, point := range points {
 		t.Run(point, func(t *testing.T) {
-			s.t = t
+			// A target of its own: a kill leaves it as no other point
+			// should find it.
+			s := newWineSite(t, `Apps\Billing`)
+			if r := s.run(s.spec("apply", newSHA(t))); r.code != 0 {
+				t.Fatalf("initial deploy: %s", r)
+			}
 			before := s.state().Current
 			sha := newSHA(t)
 			r := s.run(s.spec("apply", sha), "FERRY_AGENT_FAULT=kill:"+point)
@@ -526,6 +526,16 @@ func (s *wineSite) serviceState(name string) string {
 	return "NONE: " + out
 }
 
+// removeServiceAtEnd stops and deletes the service when the test ends:
+// the service manager is the Wine prefix's, shared by the binary's tests.
+func (s *wineSite) removeServiceAtEnd(name string) {
+	s.t.Cleanup(func() {
+		s.wine("sc.exe", "stop", name)
+		eventually(30*time.Second, func() bool { return s.serviceState(name) != "RUNNING" })
+		s.wine("sc.exe", "delete", name)
+	})
+}
+
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	if !eventually(d, cond) {
@@ -543,11 +553,7 @@ func TestWineServiceMode(t *testing.T) {
 	s := newWineSite(t, `Apps\Billing Prod`)
 	name := "ferry-billing-test"
 	svc := func(sp agent.Spec) agent.Spec { sp.RunAs = agent.RunService; return sp }
-	t.Cleanup(func() {
-		s.wine("sc.exe", "stop", name)
-		eventually(30*time.Second, func() bool { return s.serviceState(name) != "RUNNING" })
-		s.wine("sc.exe", "delete", name)
-	})
+	s.removeServiceAtEnd(name)
 	hostLog := func() string { return readFile(s.linux("shared", "logs", "service-"+name+".log")) }
 
 	sha1 := newSHA(t)
@@ -649,21 +655,17 @@ func TestWineServiceMode(t *testing.T) {
 // mode: whatever the service was left doing, the next deploy succeeds and
 // the service ends up hosting the new release.
 func TestWineServiceModeKill(t *testing.T) {
-	s := newWineSite(t, `Apps\Billing`)
 	name := "ferry-billing-test"
 	svc := func(sp agent.Spec) agent.Spec { sp.RunAs = agent.RunService; return sp }
-	t.Cleanup(func() {
-		s.wine("sc.exe", "stop", name)
-		eventually(30*time.Second, func() bool { return s.serviceState(name) != "RUNNING" })
-		s.wine("sc.exe", "delete", name)
-	})
-	if r := s.run(svc(s.spec("apply", newSHA(t)))); r.code != 0 {
-		t.Fatalf("initial deploy: %s", r)
-	}
-	defer func() { s.t = t }()
 	for _, point := range []string{"after:stop", "switch:state-saved", "after:start", "after:health"} {
 		t.Run(point, func(t *testing.T) {
-			s.t = t
+			// A target (and service) of its own: a kill leaves it as no
+			// other point should find it.
+			s := newWineSite(t, `Apps\Billing`)
+			s.removeServiceAtEnd(name)
+			if r := s.run(svc(s.spec("apply", newSHA(t)))); r.code != 0 {
+				t.Fatalf("initial deploy: %s", r)
+			}
 			before := s.state().Current
 			sha := newSHA(t)
 			if r := s.run(svc(s.spec("apply", sha)), "FERRY_AGENT_FAULT=kill:"+point); r.result != nil {

@@ -121,7 +121,7 @@ func benchDeploy(b *testing.B, python string) {
 		dir := filepath.Join(base, "floor", sha)
 		start = time.Now()
 		if h, err := proc.ReadPIDFile(pidFile); err == nil {
-			proc.Stop(h, 5*time.Second)
+			proc.Stop(context.Background(), h, 5*time.Second)
 		}
 		os.MkdirAll(dir, 0o755)
 		archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", repo, sha, dir)
@@ -149,7 +149,7 @@ func benchDeploy(b *testing.B, python string) {
 		}
 		floor += time.Since(start)
 	}
-	proc.Stop(running, 5*time.Second)
+	proc.Stop(context.Background(), running, 5*time.Second)
 
 	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) }
 	b.ReportMetric(per(ferry), "ferry-ms/deploy")

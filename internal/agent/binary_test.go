@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,7 +88,7 @@ func newSite(t *testing.T) *site {
 	s.git("commit", "-q", "-m", "first")
 	t.Cleanup(func() {
 		if h, err := proc.ReadPIDFile(filepath.Join(s.root, "run", "app.pid")); err == nil {
-			proc.Stop(h, 5*time.Second)
+			proc.Stop(context.Background(), h, 5*time.Second)
 		}
 	})
 	return s

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,8 +24,13 @@ func TestAgentImportsOnlyStdlibAndXSys(t *testing.T) {
 			}
 			t.Errorf("ferry-agent for %s imports %s", goos, p)
 		}
-		if !strings.Contains(string(out), "github.com/ferryhq/ferry/internal/agent") {
-			t.Fatalf("go list output does not look like ferry-agent's dependencies:\n%s", out)
+		// The agent's own packages are in the list, so the rule above
+		// holds for each of them too.
+		deps := strings.Fields(string(out))
+		for _, want := range []string{"agent", "agentcli", "supervise", "fslink", "proc", "health", "pyenv", "poll"} {
+			if !slices.Contains(deps, "github.com/ferryhq/ferry/internal/"+want) {
+				t.Errorf("ferry-agent for %s does not depend on internal/%s: the list is not the agent's\n%s", goos, want, out)
+			}
 		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // git runs git with an argument vector, never a shell, with protocols
@@ -35,7 +37,7 @@ func git(ctx context.Context, dir string, stdout io.Writer, args ...string) erro
 		if errors.Is(err, exec.ErrNotFound) {
 			return errors.New("git is not installed on this server")
 		}
-		return fmt.Errorf("git %s: %w: %s", args[0], err, lastLines(msg, 5))
+		return fmt.Errorf("git %s: %w: %s", args[0], err, strings.Join(text.LastLines(msg, 5), "\n"))
 	}
 	return nil
 }
@@ -98,10 +100,10 @@ func exportCommit(ctx context.Context, repo string, src Source, sha, dst string)
 	}
 	pr.CloseWithError(xerr)
 	if gerr := <-errc; gerr != nil {
-		return fmt.Errorf("export %s: %w", short(sha), gerr)
+		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
 	}
 	if xerr != nil {
-		return fmt.Errorf("export %s: %w", short(sha), xerr)
+		return fmt.Errorf("export %s: %w", text.Short(sha), xerr)
 	}
 	return nil
 }
@@ -228,19 +230,4 @@ func extractTar(r io.Reader, dst string) error {
 			return fmt.Errorf("archive entry %q has unsupported type %c", hdr.Name, hdr.Typeflag)
 		}
 	}
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -3,6 +3,8 @@ package agent
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/ferryhq/ferry/internal/fslink"
 )
 
 // layout names the places under a target's root (see docs/ARCHITECTURE.md).
@@ -20,6 +22,7 @@ func (l layout) state() string            { return filepath.Join(l.root, "state.
 func (l layout) lock() string             { return filepath.Join(l.root, "lock") }
 func (l layout) run() string              { return filepath.Join(l.root, "run") }
 func (l layout) pidFile() string          { return filepath.Join(l.root, "run", "app.pid") }
+func (l layout) bin() string              { return filepath.Join(l.root, "bin") }
 func (l layout) appLog(id string) string {
 	return filepath.Join(l.root, "shared", "logs", "app-"+id+".log")
 }
@@ -34,4 +37,22 @@ func (l layout) ensure() error {
 		}
 	}
 	return nil
+}
+
+// pointCurrent makes `current` name release id ("" removes it). It follows
+// state.json, which is the truth, and is repaired from it.
+func (l layout) pointCurrent(id string) error {
+	if id == "" {
+		return fslink.Remove(l.current())
+	}
+	return fslink.Point(l.current(), l.release(id))
+}
+
+// currentTarget names the release `current` points at, "" for none.
+func (l layout) currentTarget() string {
+	t, err := fslink.Target(l.current())
+	if err != nil || t == "" {
+		return ""
+	}
+	return filepath.Base(t)
 }

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/proc"
 )
 
@@ -29,12 +33,13 @@ type LockOwner struct {
 // ErrLocked reports a lock held by a live deploy.
 type ErrLocked struct{ Owner LockOwner }
 
+// Error reads after the lock step's name: "lock: held by another deploy: …".
 func (e *ErrLocked) Error() string {
 	o := e.Owner
 	if o.PID == 0 && o.Who == "" {
-		return "another deploy is taking the lock right now"
+		return "another deploy is taking it right now"
 	}
-	s := fmt.Sprintf("another deploy holds the lock: %s (%s) on %s, pid %d, since %s (%s ago)",
+	s := fmt.Sprintf("held by another deploy: %s (%s) on %s, pid %d, since %s (%s ago)",
 		o.Who, o.Op, o.Host, o.PID, o.Since.Format(time.RFC3339), time.Since(o.Since).Round(time.Second))
 	if o.RunURL != "" {
 		s += ", run " + o.RunURL
@@ -44,47 +49,62 @@ func (e *ErrLocked) Error() string {
 
 const defaultLockTTL = 2 * time.Hour
 
+// lockPoll is how often a wait for the lock (--lock-wait) looks again.
+var lockPoll = poll.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Factor: 2}
+
 // acquireLock takes root/lock with mkdir, which is atomic on every file
 // system ferry meets. A lock whose owner died on this host or whose TTL
-// ran out is taken over, with a warning.
-func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Duration, warn func(string)) (release func(), err error) {
-	deadline := time.Now().Add(wait)
-	pause := 100 * time.Millisecond
-	for {
-		err := os.Mkdir(dir, 0o755)
-		if err == nil {
-			b, _ := json.MarshalIndent(me, "", "  ")
-			// No fsync: a torn owner.json after a power loss only makes the
-			// lock ownerless, which is taken over once it is old.
-			if err := os.WriteFile(filepath.Join(dir, "owner.json"), b, 0o644); err != nil {
-				os.RemoveAll(dir)
-				return nil, fmt.Errorf("write lock owner: %w", err)
+// ran out is taken over, with a warning. A held lock is waited for up to
+// wait; zero fails at once. It returns the release of the lock.
+func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Duration, warn func(string)) (func(), error) {
+	var owner LockOwner
+	try := func(context.Context) (bool, error) {
+		for {
+			err := os.Mkdir(dir, 0o755)
+			if err == nil {
+				b, _ := json.MarshalIndent(me, "", "  ")
+				// No fsync: a torn owner.json after a power loss only makes
+				// the lock ownerless, which is taken over once it is old.
+				if err := os.WriteFile(filepath.Join(dir, "owner.json"), b, 0o644); err != nil {
+					os.RemoveAll(dir)
+					return false, fmt.Errorf("write lock owner: %w", err)
+				}
+				return true, nil
 			}
-			return func() { os.RemoveAll(dir) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("take lock: %w", err)
-		}
-		owner, rerr := readOwner(dir)
-		if why := staleReason(dir, owner, rerr, me.Host); why != "" {
+			if !errors.Is(err, os.ErrExist) {
+				return false, fmt.Errorf("take lock: %w", err)
+			}
+			var rerr error
+			owner, rerr = readOwner(dir)
+			why := staleReason(dir, owner, rerr, me.Host)
+			if why == "" {
+				return false, nil
+			}
 			warn(fmt.Sprintf("taking over a stale lock (%s)", why))
 			grave := fmt.Sprintf("%s.stale-%d", dir, time.Now().UnixNano())
 			if os.Rename(dir, grave) == nil {
 				os.RemoveAll(grave)
 			}
-			continue
 		}
-		if time.Now().After(deadline) {
-			return nil, &ErrLocked{Owner: owner}
+	}
+	var err error
+	if wait <= 0 {
+		var taken bool
+		if taken, err = try(ctx); err == nil && !taken {
+			err = poll.ErrDeadline
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(pause):
-		}
-		if pause < 2*time.Second {
-			pause *= 2
-		}
+	} else {
+		b := lockPoll
+		b.Deadline = wait
+		err = poll.Until(ctx, b, try)
+	}
+	switch {
+	case err == nil:
+		return func() { os.RemoveAll(dir) }, nil
+	case errors.Is(err, poll.ErrDeadline):
+		return nil, &ErrLocked{Owner: owner}
+	default:
+		return nil, err
 	}
 }
 
@@ -135,4 +155,74 @@ func unlock(dir string) (*LockOwner, error) {
 		return nil, fmt.Errorf("remove lock: %w", err)
 	}
 	return &o, nil
+}
+
+// writableHint is the advice for a lock step that failed on the file
+// system rather than on another deploy.
+const writableHint = "check that the deployment root is writable"
+
+// takeLock is the first step of every operation that changes a target: it
+// takes the lock for the rest of the operation, loads state.json and
+// repairs what a killed operation left.
+func takeLock(ctx context.Context, o *op) error {
+	if err := o.l.ensure(); err != nil {
+		return fail.Hint(fmt.Errorf("prepare %s: %w", o.l.root, err), writableHint)
+	}
+	me := LockOwner{Who: o.spec.Deployer, RunURL: o.spec.RunURL, SHA: o.spec.SHA, Op: o.spec.Op, PID: os.Getpid(), Host: o.host, Since: time.Now().UTC(), TTL: o.spec.LockTTL}
+	if me.TTL == 0 {
+		me.TTL = defaultLockTTL
+	}
+	me.Start = selfStart()
+	release, err := acquireLock(ctx, o.l.lock(), me, o.spec.LockWait, o.warn)
+	var held *ErrLocked
+	if errors.As(err, &held) {
+		o.res.Lock = &held.Owner
+		return fail.New(exitcode.Locked, err, "wait for it to finish, retry with --lock-wait 10m, or if that deploy is dead run: ferry unlock "+o.spec.Environment)
+	}
+	if err != nil {
+		return fail.Hint(err, writableHint)
+	}
+	o.unlock = release
+	st, err := loadState(o.l.state())
+	if err != nil {
+		return fail.Hint(err, writableHint)
+	}
+	o.state = st
+	o.state.App = o.spec.App
+	if err := o.recover(); err != nil {
+		return fail.Hint(err, writableHint)
+	}
+	o.from = o.state.Current
+	return nil
+}
+
+// recover repairs what a killed operation left: partial directories go,
+// interrupted releases are marked failed, and `current` is made to agree
+// with state.json, which is the truth.
+func (o *op) recover() error {
+	entries, _ := os.ReadDir(o.l.releases())
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".partial") || strings.HasPrefix(e.Name(), ".download-") {
+			os.RemoveAll(o.l.release(e.Name()))
+		}
+	}
+	changed := false
+	for i := range o.state.Releases {
+		r := &o.state.Releases[i]
+		if r.Status == StatusBuilding {
+			r.Status, r.Reason, changed = StatusFailed, "interrupted: the deploy was stopped while building", true
+			o.warn(fmt.Sprintf("release %s was left half built by an interrupted deploy; marked failed", r.ID))
+		}
+	}
+	if changed {
+		if err := o.saveState(); err != nil {
+			return err
+		}
+	}
+	if o.l.currentTarget() != o.state.Current {
+		if err := o.l.pointCurrent(o.state.Current); err != nil {
+			return fmt.Errorf("repair current link: %w", err)
+		}
+	}
+	return nil
 }

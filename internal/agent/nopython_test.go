@@ -1,11 +1,12 @@
 package agent_test
 
 import (
-	"github.com/ferryhq/ferry/internal/agent"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/ferryhq/ferry/internal/agent"
 )
 
 // TestNonPythonApp deploys a Go binary with python: none: no venv, no

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -10,7 +11,7 @@ import (
 // prune keeps keep_releases releases plus current and previous, never the
 // one that serves, and at most keep_failed failed ones; venvs no kept
 // release uses are removed.
-func prune(o *op) error {
+func prune(_ context.Context, o *op) error {
 	st := o.state
 	keepOK, keepBad := o.spec.KeepReleases, o.spec.KeepFailed
 	if keepOK <= 0 {
@@ -70,6 +71,6 @@ func prune(o *op) error {
 	if err := o.saveState(); err != nil {
 		return err
 	}
-	o.emit(Event{Event: "log", Msg: fmt.Sprintf("pruned %d releases (%s) and %d venvs", len(removed), strings.Join(removed, ", "), venvGone)})
+	o.emit(Event{Event: EventLog, Msg: fmt.Sprintf("pruned %d releases (%s) and %d venvs", len(removed), strings.Join(removed, ", "), venvGone)})
 	return nil
 }

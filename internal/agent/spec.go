@@ -412,7 +412,7 @@ func portablePart(part string) error {
 		return fmt.Errorf("component %q ends with a dot or a space, which Windows drops", part)
 	}
 	if strings.ContainsAny(part, `<>"|?*:`) {
-		return fmt.Errorf("component %q holds one of < > \" | ? * :", part)
+		return fmt.Errorf("component %q holds a character Windows forbids in names (one of < > \" | ? * :)", part)
 	}
 	base, _, _ := strings.Cut(part, ".")
 	switch strings.ToUpper(strings.TrimRight(base, " ")) {

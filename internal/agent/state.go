@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/fslink"
 )
 
 // Release statuses kept in state.json.
@@ -74,8 +75,11 @@ type State struct {
 // record, but not forever.
 const maxHistory = 200
 
+// loadState reads state.json; a missing one is an empty state. The read
+// shares delete access (on Windows), so that a status or the service host
+// reading it never fails a deploy's rename of a new one over it.
 func loadState(path string) (*State, error) {
-	b, err := os.ReadFile(path)
+	b, err := fslink.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &State{Version: 1}, nil
 	}
@@ -99,31 +103,7 @@ func (s *State) save(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'))
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", filepath.Base(path), err)
-	}
-	syncDir(filepath.Dir(path))
-	return nil
+	return fslink.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 func (s *State) find(id string) *Release {

@@ -60,7 +60,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
 	fail := func(msg string) int {
 		res := agent.Result{Op: op, Outcome: agent.OutcomeInvalid, ExitCode: exitcode.Usage, Error: msg, Hints: []string{"run ferry-agent --help"}}
-		enc.Encode(agent.Event{Event: "result", Result: &res})
+		enc.Encode(agent.Event{Event: agent.EventResult, Result: &res})
 		return exitcode.Usage
 	}
 	var spec agent.Spec
@@ -93,6 +93,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	emit = resultOnly(emit)
 	res := agent.Run(ctx, spec, agent.Options{Emit: emit, Fault: os.Getenv("FERRY_AGENT_FAULT")})
-	enc.Encode(agent.Event{Event: "result", Result: &res})
+	enc.Encode(agent.Event{Event: agent.EventResult, Result: &res})
 	return res.ExitCode
 }

@@ -37,5 +37,10 @@ func serviceMain(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ferry-agent service run: unexpected argument %q\n", fs.Arg(0))
 		return exitcode.Usage
 	}
-	return agent.ServeService(opts, stderr)
+	host, err := agent.ServiceHost(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry-agent service run: %v\n", err)
+		return exitcode.Usage
+	}
+	return host.Serve(stderr)
 }

@@ -258,7 +258,7 @@ func (f *fixture) state() stateFile {
 
 func (f *fixture) stopApp() {
 	if h, err := proc.ReadPIDFile(filepath.Join(f.root, "run", "app.pid")); err == nil {
-		proc.Stop(h, 5*time.Second)
+		proc.Stop(context.Background(), h, 5*time.Second)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -248,7 +249,7 @@ func TestDemo(t *testing.T) {
 	for _, pidFile := range mustGlob(t, filepath.Join(dir, "instances", "*", "hello", "run", "app.pid")) {
 		if h, err := proc.ReadPIDFile(pidFile); err == nil && proc.Alive(h) {
 			t.Errorf("an app still runs after the demo: %s", pidFile)
-			proc.Stop(h, time.Second)
+			proc.Stop(context.Background(), h, time.Second)
 		}
 	}
 	// Reported, not asserted: on a shared, loaded machine a wall-clock

@@ -12,6 +12,9 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/poll"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Check describes one readiness probe.
@@ -55,34 +58,35 @@ func Wait(ctx context.Context, c Check) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Deadline)
 	defer cancel()
+	// Poll fast while a typical app is still starting, then back off
+	// towards Interval so a slow start costs few requests.
+	schedule := poll.Backoff{Initial: 5 * time.Millisecond, Warm: time.Second, Factor: 2, Max: c.Interval}
 	var res Result
-	for {
+	err := poll.Until(ctx, schedule, func(ctx context.Context) (bool, error) {
 		res.Attempts++
 		ok, last := probe(ctx, client, c)
-		res.Last = last
 		res.Elapsed = time.Since(start)
+		if !ok && ctx.Err() != nil && res.Last != "" {
+			// The deadline cut this attempt short: the answer before it
+			// says more about why the app is not healthy.
+			return false, ctx.Err()
+		}
+		res.Last = last
 		if ok {
 			res.Healthy = true
-			return res, nil
+			return true, nil
 		}
 		if c.Alive != nil && !c.Alive() {
-			return res, fmt.Errorf("%w (last answer: %s)", ErrExited, last)
+			return false, fmt.Errorf("%w (last answer: %s)", ErrExited, last)
 		}
-		// Poll fast while a typical app is still starting, then back off
-		// towards Interval so a slow start costs few requests.
-		wait := 5 * time.Millisecond
-		if since := time.Since(start); since > time.Second {
-			wait = min(c.Interval, since/4)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			res.Elapsed = time.Since(start)
-			return res, fmt.Errorf("not healthy after %s and %d attempts: %s", c.Deadline, res.Attempts, last)
-		case <-t.C:
-		}
+		return false, nil
+	})
+	if err == nil || errors.Is(err, ErrExited) {
+		return res, err
 	}
+	// The deadline, or the caller gave up: either way not healthy in time.
+	res.Elapsed = time.Since(start)
+	return res, fmt.Errorf("not healthy after %s and %d attempts: %s", c.Deadline, res.Attempts, res.Last)
 }
 
 // Once probes one time, for status reports.
@@ -120,14 +124,7 @@ func probe(ctx context.Context, client *http.Client, c Check) (bool, string) {
 	if got != c.Version {
 		return false, fmt.Sprintf("HTTP %d but %s is %q, want %q", resp.StatusCode, c.VersionField, got, c.Version)
 	}
-	return true, fmt.Sprintf("HTTP %d, %s %s", resp.StatusCode, c.VersionField, short(got))
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
+	return true, fmt.Sprintf("HTTP %d, %s %s", resp.StatusCode, c.VersionField, text.Short(got))
 }
 
 func shortErr(err error) string {

@@ -89,6 +89,38 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Retry is a Backoff's schedule handed out one wait at a time, for a loop
+// that waits between attempts it makes itself (restarting an app that
+// crashed) rather than polling a condition with Until. Sleep with the wait
+// it returns, so that the wait still watches a context.
+type Retry struct {
+	b     Backoff
+	w     time.Duration
+	start time.Time
+}
+
+// Retry starts b's schedule now. Deadline does not apply: the loop decides
+// when to give up.
+func (b Backoff) Retry() *Retry { return &Retry{b: b, start: time.Now()} }
+
+// Next returns the wait before the next attempt: Initial first, then
+// growing as Until's waits grow, jittered.
+func (r *Retry) Next() time.Duration {
+	if r.w == 0 {
+		r.w = r.b.first()
+	} else {
+		r.w = r.b.next(r.w, time.Since(r.start))
+	}
+	return r.b.jittered(r.w)
+}
+
+// Reset starts the schedule again, for when the thing retried went well
+// for long enough that its next failure is a new story.
+func (r *Retry) Reset() {
+	r.w = 0
+	r.start = time.Now()
+}
+
 // Waits returns the first n waits of b without jitter, for tests and for
 // documentation of a schedule.
 func (b Backoff) Waits(n int, elapsed func(i int) time.Duration) []time.Duration {

@@ -81,3 +81,21 @@ func TestSleepEndsWithTheContext(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRetryGrowsToMaxAndResets(t *testing.T) {
+	r := poll.Backoff{Initial: time.Second, Max: 30 * time.Second, Factor: 2}.Retry()
+	var got []time.Duration
+	for range 7 {
+		got = append(got, r.Next())
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 30, 30}
+	for i := range want {
+		if got[i] != want[i]*time.Second {
+			t.Fatalf("waits %v, want %v s", got, want)
+		}
+	}
+	r.Reset()
+	if w := r.Next(); w != time.Second {
+		t.Fatalf("after Reset the wait is %s, want the initial 1s", w)
+	}
+}

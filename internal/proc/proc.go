@@ -7,12 +7,15 @@
 package proc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/poll"
 )
 
 // Spec says how to start one application process.
@@ -69,43 +72,46 @@ func Alive(h Handle) bool {
 
 // Stop asks the process (and its group) to end, waits up to grace, then
 // kills what is left, and returns only once it is gone, so that a release's
-// files and port are free before the next one starts.
-func Stop(h Handle, grace time.Duration) error {
+// files and port are free before the next one starts. When ctx ends during
+// the grace, the kill comes at once; Stop gives up waiting only if ctx has
+// ended and the process outlives even the kill.
+func Stop(ctx context.Context, h Handle, grace time.Duration) error {
 	if !Alive(h) {
 		return nil
 	}
 	if err := terminate(h); err != nil && Alive(h) {
 		return fmt.Errorf("stop pid %d: %w", h.PID, err)
 	}
-	if waitGone(h, grace) {
+	if waitGone(ctx, h, grace) == nil {
 		return nil
 	}
 	if err := kill(h); err != nil && Alive(h) {
 		return fmt.Errorf("kill pid %d: %w", h.PID, err)
 	}
-	if !waitGone(h, 10*time.Second) {
-		return fmt.Errorf("pid %d still running after kill", h.PID)
+	switch err := waitGone(ctx, h, killWait); {
+	case err == nil:
+		return nil
+	case errors.Is(err, poll.ErrDeadline):
+		return fmt.Errorf("pid %d still running %s after kill", h.PID, killWait)
+	default:
+		return fmt.Errorf("kill pid %d: %w", h.PID, err)
 	}
-	return nil
 }
 
-func waitGone(h Handle, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	for {
-		if !Alive(h) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		// Most apps exit within a few milliseconds of the signal.
-		wait := 5 * time.Millisecond
-		if time.Since(start) > 500*time.Millisecond {
-			wait = 100 * time.Millisecond
-		}
-		time.Sleep(wait)
-	}
+// killWait bounds the wait for a killed process to be gone: the kernel
+// ends it at once, unless it is stuck in the kernel itself.
+const killWait = 10 * time.Second
+
+// exitPoll is how often waitGone looks: most apps exit within a few
+// milliseconds of the signal, so the first half second is polled fast.
+var exitPoll = poll.Backoff{Initial: 5 * time.Millisecond, Warm: 500 * time.Millisecond, Factor: 2, Max: 100 * time.Millisecond}
+
+// waitGone returns nil once h has exited, poll.ErrDeadline when it still
+// runs after d, or ctx's error.
+func waitGone(ctx context.Context, h Handle, d time.Duration) error {
+	b := exitPoll
+	b.Deadline = d
+	return poll.Until(ctx, b, func(context.Context) (bool, error) { return !Alive(h), nil })
 }
 
 // WritePIDFile records h at path atomically, so a reader never sees half.

@@ -39,7 +39,7 @@ func TestStartDetachedAndStop(t *testing.T) {
 		t.Fatalf("pid file round trip: %+v %v", got, err)
 	}
 	waitFor(t, log, "started")
-	if err := Stop(h, 5*time.Second); err != nil {
+	if err := Stop(t.Context(), h, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if Alive(h) {
@@ -57,7 +57,7 @@ func TestStopKillsWhatIgnoresTerm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Stop(h, 300*time.Millisecond); err != nil {
+	if err := Stop(t.Context(), h, 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if Alive(h) {

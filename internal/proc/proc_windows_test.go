@@ -7,6 +7,7 @@ package proc
 // proc_wine_test.go, which builds this package's tests for windows).
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -230,7 +231,7 @@ func waitHealthy(t *testing.T, port string) health {
 
 func waitGoneT(t *testing.T, what string, h Handle) {
 	t.Helper()
-	if !waitGone(h, 20*time.Second) {
+	if err := waitGone(t.Context(), h, 20*time.Second); err != nil {
 		t.Fatalf("%s (pid %d) still alive", what, h.PID)
 	}
 }
@@ -249,7 +250,7 @@ func startTestapp(t *testing.T, env ...string) (Handle, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { kill(h); waitGone(h, 10*time.Second) }) //nolint:errcheck
+	t.Cleanup(func() { kill(h); waitGone(context.Background(), h, 10*time.Second) }) //nolint:errcheck
 	return h, port, log
 }
 
@@ -369,7 +370,7 @@ func TestWinStartLongPaths(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "listening") {
 		t.Fatalf("log at %d characters: %q %v", len(log), b, err)
 	}
-	if err := Stop(h, 2*time.Second); err != nil {
+	if err := Stop(t.Context(), h, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 }

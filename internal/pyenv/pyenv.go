@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // PipOptions are the pip install options that change what gets installed.
@@ -38,7 +40,7 @@ func Version(ctx context.Context, python string) (string, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", fmt.Errorf("python %s: %w: %s", python, err, lastLines(string(ee.Stderr), 5))
+			return "", fmt.Errorf("python %s: %w: %s", python, err, strings.Join(text.LastLines(string(ee.Stderr), 5), "\n"))
 		}
 		return "", fmt.Errorf("python %s: %w", python, err)
 	}
@@ -78,7 +80,7 @@ func Create(ctx context.Context, python, dir string) error {
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("create venv with %s: %w: %s", python, err, lastLines(stderr.String(), 10))
+		return fmt.Errorf("create venv with %s: %w: %s", python, err, strings.Join(text.LastLines(stderr.String(), 10), "\n"))
 	}
 	return nil
 }
@@ -112,7 +114,7 @@ func Install(ctx context.Context, venv, requirements string, opts PipOptions, lo
 	cmd.Stderr = &teeTail{w: logf, buf: &tail}
 	cmd.Env = append(os.Environ(), "PIP_NO_COLOR=1", "PYTHONDONTWRITEBYTECODE=1")
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pip install -r %s: %w\n%s", filepath.Base(requirements), err, lastLines(tail.String(), 15))
+		return fmt.Errorf("pip install -r %s: %w\n%s", filepath.Base(requirements), err, strings.Join(text.LastLines(tail.String(), 15), "\n"))
 	}
 	return nil
 }
@@ -135,12 +137,4 @@ func (t *teeTail) Write(p []byte) (int, error) {
 		t.buf.Write(b[len(b)-32<<10:])
 	}
 	return t.w.Write(p)
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -134,7 +135,7 @@ func (s *Sandbox) StopApps() {
 		pids, _ := filepath.Glob(filepath.Join(in.Dir, "*", "run", "app.pid"))
 		for _, p := range pids {
 			if h, err := proc.ReadPIDFile(p); err == nil && proc.Alive(h) {
-				proc.Stop(h, 5*time.Second)
+				proc.Stop(context.Background(), h, 5*time.Second)
 			}
 		}
 	}

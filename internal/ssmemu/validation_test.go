@@ -135,12 +135,11 @@ func TestValidationErrors(t *testing.T) {
 			return err
 		}, "ValidationException"},
 		{"describe: token of another operation", func() error {
-			out, err := f.ssm.ListCommands(ctx(t), &ssm.ListCommandsInput{MaxResults: aws.Int32(1)})
-			if err != nil {
+			if _, err := f.ssm.ListCommands(ctx(t), &ssm.ListCommandsInput{MaxResults: aws.Int32(1)}); err != nil {
 				return err
 			}
 			f.send(t, &ssm.SendCommandInput{InstanceIds: []string{linux}, Parameters: script("true")})
-			out, err = f.ssm.ListCommands(ctx(t), &ssm.ListCommandsInput{MaxResults: aws.Int32(1)})
+			out, err := f.ssm.ListCommands(ctx(t), &ssm.ListCommandsInput{MaxResults: aws.Int32(1)})
 			if err != nil || out.NextToken == nil {
 				return fmt.Errorf("no token to replay: %v", err)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -112,7 +113,7 @@ func start(t *testing.T, dir string, env ...string) (proc.Handle, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { proc.Stop(h, 0) }) //nolint:errcheck
+	t.Cleanup(func() { proc.Stop(context.Background(), h, 0) }) //nolint:errcheck
 	return h, log
 }
 
@@ -164,7 +165,7 @@ func TestStopIsGraceful(t *testing.T) {
 	p := port(t)
 	h, log := start(t, t.TempDir(), "PORT="+p)
 	waitAnswer(t, p)
-	if err := proc.Stop(h, 10*time.Second); err != nil {
+	if err := proc.Stop(context.Background(), h, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if l := logOf(log); !strings.Contains(l, "stopping (signal") || !strings.Contains(l, "stopped") {
@@ -182,7 +183,7 @@ func TestIgnoringAppAndChildAreKilled(t *testing.T) {
 		t.Fatalf("child health %+v", b)
 	}
 	t0 := time.Now()
-	if err := proc.Stop(h, 500*time.Millisecond); err != nil {
+	if err := proc.Stop(context.Background(), h, 500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if time.Since(t0) < 500*time.Millisecond {

@@ -13,6 +13,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -111,7 +112,7 @@ func cmdStop(args []string) {
 	grace := fs.Duration("grace", 5*time.Second, "time allowed for a graceful stop")
 	h := handleFrom(fs, args)
 	t0 := time.Now()
-	if err := proc.Stop(h, *grace); err != nil {
+	if err := proc.Stop(context.Background(), h, *grace); err != nil {
 		fail(err)
 	}
 	emit(map[string]any{"stopped": true, "elapsed_ms": time.Since(t0).Milliseconds(), "alive": proc.Alive(h)})

@@ -1,4 +1,4 @@
-package agent
+package supervise
 
 import (
 	"strings"
@@ -96,7 +96,10 @@ func TestWindowsCommandLineRoundTrip(t *testing.T) {
 // pinned here.
 func TestWindowsServiceConfig(t *testing.T) {
 	bin := `D:\Apps\Billing Prod\bin\ferry-agent-0123456789ab.exe`
-	c := windowsServiceConfig("billing", "prod", `D:\Apps\Billing Prod`, bin, 7*time.Second)
+	target := func(app, env, root string) Target {
+		return Target{App: app, Environment: env, Root: root, Service: ServiceName(app, env)}
+	}
+	c := target("billing", "prod", `D:\Apps\Billing Prod`).windowsService(bin, 7*time.Second)
 	if c.Name != "ferry-billing-prod" || c.DisplayName != "ferry billing (prod)" || !strings.Contains(c.Description, `D:\Apps\Billing Prod`) {
 		t.Fatalf("names: %+v", c)
 	}
@@ -123,32 +126,10 @@ func TestWindowsServiceConfig(t *testing.T) {
 	if c.StopWait <= 7*time.Second {
 		t.Fatalf("stop wait %s must exceed the app's stop timeout", c.StopWait)
 	}
-	if c := windowsServiceConfig("billing", "", `C:\b`, `C:\b\bin\a.exe`, 0); c.Name != "ferry-billing" || !strings.HasSuffix(c.CommandLine, `--environment ""`) {
+	if c := target("billing", "", `C:\b`).windowsService(`C:\b\bin\a.exe`, 0); c.Name != "ferry-billing" || !strings.HasSuffix(c.CommandLine, `--environment ""`) {
 		t.Fatalf("no environment: %+v", c)
 	}
 	if got := agentBinaryName("0123456789abcdef" + strings.Repeat("0", 48)); got != "ferry-agent-0123456789ab.exe" {
 		t.Fatalf("binary name %s", got)
-	}
-}
-
-func TestServiceHostOptionsValidate(t *testing.T) {
-	good := ServiceHostOptions{Root: `D:\Apps\Billing`, Name: "ferry-billing-prod", Environment: "prod"}
-	if err := good.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	for name, mut := range map[string]func(*ServiceHostOptions){
-		"relative root":   func(o *ServiceHostOptions) { o.Root = `Apps\Billing` },
-		"home root":       func(o *ServiceHostOptions) { o.Root = `~\Apps` },
-		"unc root":        func(o *ServiceHostOptions) { o.Root = `\\server\share\x` },
-		"dotdot root":     func(o *ServiceHostOptions) { o.Root = `C:\Apps\..\Windows` },
-		"name with space": func(o *ServiceHostOptions) { o.Name = "ferry billing" },
-		"name with slash": func(o *ServiceHostOptions) { o.Name = `a\b` },
-		"env with quote":  func(o *ServiceHostOptions) { o.Environment = `p"` },
-	} {
-		o := good
-		mut(&o)
-		if o.Validate() == nil {
-			t.Errorf("%s: accepted", name)
-		}
 	}
 }

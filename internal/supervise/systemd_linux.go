@@ -1,7 +1,10 @@
-package agent
+//go:build linux
+
+package supervise
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferryhq/ferry/internal/pyenv"
+	"github.com/ferryhq/ferry/internal/proc"
 )
 
 // systemdUnit is what the agent writes for run_as: service on Linux, as
@@ -114,86 +117,35 @@ func renderEnvFile(vars map[string]string) string {
 	return b.String()
 }
 
-// unitFor builds release r's unit from the same process spec process mode
-// starts (appSpec), so the two modes run the same command in the same
-// directory with the same variables; only the inherited environment
-// differs: a service gets systemd's, not the deploying agent's.
-func unitFor(o *op, r *Release, envFile string) (systemdUnit, map[string]string, error) {
-	spec, err := appSpec(o, r)
-	if err != nil {
-		return systemdUnit{}, nil, err
-	}
-	run := o.runOf(r)
-	argv := append([]string(nil), spec.Argv...)
+// systemdUnit builds t's unit for spec: the same command in the same
+// directory as process mode starts (spec.Process), with ferry's variables
+// in the open and the app's own in envFile; only the inherited
+// environment differs: a service gets systemd's, not the deploying
+// agent's. It returns the variables for envFile.
+func (t Target) systemdUnit(spec Spec, envFile string) (systemdUnit, map[string]string, error) {
+	argv := append([]string(nil), spec.Process.Argv...)
 	if !filepath.IsAbs(argv[0]) {
-		p, err := lookPathIn(argv[0], spec.Env)
+		p, err := proc.LookPathIn(argv[0], proc.PathOf(spec.Process.Env))
 		if err != nil {
-			return systemdUnit{}, nil, fmt.Errorf("program %s: %w", argv[0], err)
+			return systemdUnit{}, nil, fmt.Errorf("program %s: %w on the app's PATH", argv[0], err)
 		}
 		argv[0] = p
 	}
-	fixed := map[string]string{
-		"FERRY_SHA":         r.SHA,
-		"FERRY_RELEASE":     r.ID,
-		"FERRY_ENVIRONMENT": o.spec.Environment,
-		"PYTHONUNBUFFERED":  "1",
-	}
-	if r.Venv != "" {
-		venv := o.l.venv(r.Venv)
-		fixed["VIRTUAL_ENV"] = venv
-		path := os.Getenv("PATH")
-		if path == "" {
-			path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-		}
-		fixed["PATH"] = filepath.Dir(pyenv.Interpreter(venv)) + ":" + path
-	}
-	vars := map[string]string{}
-	if run.EnvFile != "" {
-		fileVars, err := readEnvFile(filepath.Join(o.l.shared(), filepath.FromSlash(run.EnvFile)))
-		if err != nil && !os.IsNotExist(err) {
-			return systemdUnit{}, nil, err
-		}
-		for k, v := range fileVars {
-			vars[k] = v
-		}
-	}
-	for k, v := range run.Vars {
-		vars[k] = v
-	}
-	for k := range fixed {
+	vars := maps.Clone(spec.Vars)
+	for k := range spec.Own {
 		delete(vars, k) // ferry's own win, as in process mode
 	}
-	desc := "ferry " + o.spec.App
-	if o.spec.Environment != "" {
-		desc += " (" + o.spec.Environment + ")"
+	desc := "ferry " + t.App
+	if t.Environment != "" {
+		desc += " (" + t.Environment + ")"
 	}
 	u := systemdUnit{
-		Description: desc + " release " + r.ID,
-		Argv:        argv, Dir: spec.Dir, Env: fixed, LogPath: spec.LogPath,
-		StopTimeout: o.stopTimeoutOf(r),
+		Description: desc + " release " + spec.Release,
+		Argv:        argv, Dir: spec.Process.Dir, Env: spec.Own, LogPath: spec.Process.LogPath,
+		StopTimeout: spec.StopTimeout,
 	}
 	if len(vars) > 0 {
 		u.EnvFile = envFile
 	}
 	return u, vars, nil
-}
-
-// lookPathIn finds a bare program name on the PATH of env.
-func lookPathIn(name string, env []string) (string, error) {
-	path := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("not found on PATH")
 }

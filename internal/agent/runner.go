@@ -1,0 +1,60 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/text"
+)
+
+// skipped is returned by a step that does not apply, saying why.
+type skipped struct{ reason string }
+
+func (s skipped) Error() string { return s.reason }
+
+func skip(format string, args ...any) error { return skipped{fmt.Sprintf(format, args...)} }
+
+// runStep runs one step: it emits an event when the step starts and when
+// it ends, times it, records its StepResult, and stops at the fault
+// points around it. A skip is not an error.
+func (o *op) runStep(ctx context.Context, s step) error {
+	o.crashAt("before:" + string(s.name))
+	o.emit(Event{Event: EventStep, Step: s.name, Status: StepStarted})
+	start := time.Now()
+	err := s.run(ctx, o)
+	res := StepResult{Name: s.name, DurationMS: time.Since(start).Milliseconds(), Status: StepOK}
+	var sk skipped
+	switch {
+	case errors.As(err, &sk):
+		res.Status, res.Detail, err = StepSkipped, sk.reason, nil
+	case err != nil:
+		res.Status, res.Detail = StepFailed, text.FirstLine(err.Error())
+	}
+	o.res.Steps = append(o.res.Steps, res)
+	o.emit(Event{Event: EventStep, Step: s.name, Status: res.Status, MS: res.DurationMS, Msg: res.Detail})
+	o.crashAt("after:" + string(s.name))
+	return err
+}
+
+// crashAt acts on FERRY_AGENT_FAULT when it names this point: "kill:P"
+// delivers a real kill -9 to this process, "hang:P" blocks forever (a
+// test then holds a deploy mid-flight, or kills it itself). The
+// crash-safety tests use it to stop a deploy at every step boundary,
+// deterministically. It costs nothing when unset.
+func (o *op) crashAt(point string) {
+	if o.fault == "" {
+		return
+	}
+	switch o.fault {
+	case "kill:" + point:
+		p, _ := os.FindProcess(os.Getpid())
+		p.Kill()
+		select {}
+	case "hang:" + point:
+		o.emit(Event{Event: EventHang, Step: StepName(point)})
+		select {}
+	}
+}
