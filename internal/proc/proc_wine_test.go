@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/testing/testapp/probe"
 	"github.com/ferryhq/ferry/internal/testing/winetest"
 )
 
@@ -94,7 +94,7 @@ func (f *wineFixture) startApp(t *testing.T, env ...string) appRun {
 	r := appRun{
 		pidfile: drive + `\Apps\Billing\app.pid`,
 		log:     filepath.Join(root, "Apps", "Billing", "logs", "app.log"),
-		port:    freeLoopbackPort(t),
+		port:    probe.FreePort(t),
 	}
 	args := []string{"start", "-pidfile", r.pidfile, "-log", drive + `\Apps\Billing\logs\app.log`,
 		"-dir", drive + `\Apps\Billing`, "-env", "PORT=" + r.port}
@@ -119,48 +119,18 @@ func decodeHandle(t *testing.T, m map[string]any) Handle {
 	return h
 }
 
-func freeLoopbackPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
-type healthBody struct {
-	Status    string `json:"status"`
-	Version   string `json:"version"`
-	Timestamp string `json:"timestamp"`
-	PID       int    `json:"pid"`
-	ChildPID  int    `json:"child_pid"`
-}
-
-func getHealth(port string) (int, healthBody, error) {
-	var h healthBody
-	client := &http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://127.0.0.1:" + port + "/health")
-	if err != nil {
-		return 0, h, err
-	}
-	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&h)
-	return resp.StatusCode, h, err
-}
-
-func waitHealthy(t *testing.T, port string) healthBody {
+func waitHealthy(t *testing.T, port string) probe.Body {
 	t.Helper()
 	var last error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		code, h, err := getHealth(port)
+		code, h, err := probe.Health(port)
 		if err == nil && code == http.StatusOK {
 			return h
 		}
 		last = fmt.Errorf("status %d: %v", code, err)
 	}
 	t.Fatalf("port %s never answered healthy: %v", port, last)
-	return healthBody{}
+	return probe.Body{}
 }
 
 // eventually polls cond until it holds or d passes.
@@ -252,7 +222,7 @@ func TestWineStartDetachedNoInheritedHandles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(appDir, "VERSION"), []byte("1.4.2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freeLoopbackPort(t)
+	port := probe.FreePort(t)
 	pidfile := drive + `\Apps\Billing\app.pid`
 	stdout, stderr, eof := f.startWithPipes(t, "start", "-pidfile", pidfile,
 		"-log", drive+`\Apps\Billing\shared\logs\app.log`, "-dir", drive+`\Apps\Billing\releases\r1`,
@@ -313,7 +283,7 @@ func TestWineStartDetachedNoInheritedHandles(t *testing.T) {
 func TestWineInheritedHandleIsDetected(t *testing.T) {
 	f := newWineFixture(t)
 	dir := t.TempDir()
-	port := freeLoopbackPort(t)
+	port := probe.FreePort(t)
 	stdout, _, eof := f.startWithPipes(t, "start-leaky", "-dir", winetest.WinPath(dir), "-env", "PORT="+port, "--", winetest.WinPath(f.app))
 	hb := waitHealthy(t, port)
 	select {
@@ -348,7 +318,7 @@ func TestWineInheritedHandleIsDetected(t *testing.T) {
 // Wine that delivers it, the app must log a graceful stop.
 func TestWineStopGraceful(t *testing.T) {
 	f := newWineFixture(t)
-	childPort := freeLoopbackPort(t)
+	childPort := probe.FreePort(t)
 	r := f.startApp(t, "TESTAPP_CHILD=1", "TESTAPP_CHILD_PORT="+childPort)
 	hb := waitHealthy(t, r.port)
 	waitHealthy(t, childPort)
@@ -361,7 +331,7 @@ func TestWineStopGraceful(t *testing.T) {
 		if !eventually(20*time.Second, func() bool { return strings.Contains(readLog(t, r.log), "stopped") }) {
 			t.Fatalf("ctrl-break delivered but the app did not stop gracefully:\n%s", readLog(t, r.log))
 		}
-		childPort = freeLoopbackPort(t)
+		childPort = probe.FreePort(t)
 		r = f.startApp(t, "TESTAPP_CHILD=1", "TESTAPP_CHILD_PORT="+childPort)
 		waitHealthy(t, r.port)
 		waitHealthy(t, childPort)
@@ -377,7 +347,7 @@ func TestWineStopGraceful(t *testing.T) {
 	if res.ExitCode == 0 && !strings.Contains(readLog(t, r.log), "stopping (signal") {
 		t.Fatalf("Stop did not stop the app gracefully:\n%s", readLog(t, r.log))
 	}
-	if _, _, err := getHealth(r.port); err == nil {
+	if _, _, err := probe.Health(r.port); err == nil {
 		t.Fatal("the port still answers after Stop")
 	}
 	if f.alive(t, r.handle.PID, r.handle.StartTime) {
@@ -385,7 +355,7 @@ func TestWineStopGraceful(t *testing.T) {
 	}
 	// The child's PID may already name another process (Wine reuses PIDs
 	// at once); its listening port tells whether it still runs.
-	if !eventually(10*time.Second, func() bool { _, _, err := getHealth(childPort); return err != nil }) {
+	if !eventually(10*time.Second, func() bool { _, _, err := probe.Health(childPort); return err != nil }) {
 		t.Fatal("the app's child still answers after Stop")
 	}
 }
@@ -394,7 +364,7 @@ func TestWineStopGraceful(t *testing.T) {
 // child it started.
 func TestWineStopForcedKillsTree(t *testing.T) {
 	f := newWineFixture(t)
-	childPort := freeLoopbackPort(t)
+	childPort := probe.FreePort(t)
 	r := f.startApp(t, "TESTAPP_IGNORE_SIGNALS=1", "TESTAPP_CHILD=1", "TESTAPP_CHILD_PORT="+childPort)
 	if hb := waitHealthy(t, r.port); hb.ChildPID == 0 {
 		t.Fatalf("no child: %+v", hb)
@@ -412,10 +382,10 @@ func TestWineStopForcedKillsTree(t *testing.T) {
 	}
 	// The child's PID may already name another process (Wine reuses PIDs
 	// at once); its listening port tells whether it still runs.
-	if !eventually(10*time.Second, func() bool { _, _, err := getHealth(childPort); return err != nil }) {
+	if !eventually(10*time.Second, func() bool { _, _, err := probe.Health(childPort); return err != nil }) {
 		t.Fatal("the app's child survived Stop: the tree was not killed")
 	}
-	if _, _, err := getHealth(r.port); err == nil {
+	if _, _, err := probe.Health(r.port); err == nil {
 		t.Fatal("the port still answers after Stop")
 	}
 }
@@ -457,7 +427,7 @@ func TestWineLongPathsUnderDriveLetter(t *testing.T) {
 	if len(winDir) <= 260 || len(winLog) <= 260 {
 		t.Fatalf("paths not long enough: %d, %d", len(winDir), len(winLog))
 	}
-	port := freeLoopbackPort(t)
+	port := probe.FreePort(t)
 	pidfile := drive + `\app.pid`
 	h := decodeHandle(t, f.drive(t, "start", "-pidfile", pidfile, "-log", winLog, "-dir", winDir, "-env", "PORT="+port, "--", winetest.WinPath(f.app)))
 	t.Cleanup(func() { f.drive(t, "stop", "-grace", "0s", "-pidfile", pidfile) })

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/record"
 )
 
@@ -140,20 +141,9 @@ func (s *Store) Append(ctx context.Context, r *record.Record) (record.Stored, er
 		}
 		// Another writer took seq+1: back off a little (jittered, so
 		// writers that collided do not collide again) and re-read.
-		if err := sleep(ctx, time.Duration(rand.IntN(5+5*min(i, 10)))*time.Millisecond); err != nil {
+		if err := poll.Sleep(ctx, time.Duration(rand.IntN(5+5*min(i, 10)))*time.Millisecond); err != nil {
 			return record.Stored{}, err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/testing/testapp/probe"
 )
 
 var (
@@ -59,43 +56,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func port(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
-type body struct {
-	Status    string `json:"status"`
-	Version   string `json:"version"`
-	Timestamp string `json:"timestamp"`
-	ChildPID  int    `json:"child_pid"`
-}
-
-func get(p string) (int, body, error) {
-	var b body
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://127.0.0.1:" + p + "/health")
-	if err != nil {
-		return 0, b, err
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		return resp.StatusCode, b, fmt.Errorf("content type %q", ct)
-	}
-	err = json.NewDecoder(resp.Body).Decode(&b)
-	return resp.StatusCode, b, err
-}
-
-func waitAnswer(t *testing.T, p string) (int, body) {
+func waitAnswer(t *testing.T, p string) (int, probe.Body) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		code, b, err := get(p)
+		code, b, err := probe.Health(p)
 		if err == nil {
 			return code, b
 		}
@@ -124,7 +89,7 @@ func TestHealthContract(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "VERSION"), []byte("2.0.0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := port(t)
+	p := probe.FreePort(t)
 	_, log := start(t, dir, "PORT="+p, "APP_VERSION=")
 	code, b := waitAnswer(t, p)
 	if code != 200 || b.Status != "healthy" || b.Version != "2.0.0" {
@@ -137,7 +102,7 @@ func TestHealthContract(t *testing.T) {
 		t.Fatalf("request not logged: %q", logOf(log))
 	}
 
-	p2 := port(t)
+	p2 := probe.FreePort(t)
 	start(t, dir, "PORT="+p2, "APP_VERSION=3.1.4")
 	if _, b := waitAnswer(t, p2); b.Version != "3.1.4" {
 		t.Fatalf("APP_VERSION must win over VERSION: %+v", b)
@@ -145,7 +110,7 @@ func TestHealthContract(t *testing.T) {
 }
 
 func TestUnhealthyAnswers503(t *testing.T) {
-	p := port(t)
+	p := probe.FreePort(t)
 	start(t, t.TempDir(), "PORT="+p, "TESTAPP_FAIL=unhealthy")
 	if code, b := waitAnswer(t, p); code != http.StatusServiceUnavailable || b.Status != "unhealthy" {
 		t.Fatalf("health %d %+v; want 503 unhealthy", code, b)
@@ -162,7 +127,7 @@ func TestFailExitCode3(t *testing.T) {
 }
 
 func TestStopIsGraceful(t *testing.T) {
-	p := port(t)
+	p := probe.FreePort(t)
 	h, log := start(t, t.TempDir(), "PORT="+p)
 	waitAnswer(t, p)
 	if err := proc.Stop(context.Background(), h, 10*time.Second); err != nil {
@@ -174,7 +139,7 @@ func TestStopIsGraceful(t *testing.T) {
 }
 
 func TestIgnoringAppAndChildAreKilled(t *testing.T) {
-	p, cp := port(t), port(t)
+	p, cp := probe.FreePort(t), probe.FreePort(t)
 	h, log := start(t, t.TempDir(), "PORT="+p, "TESTAPP_IGNORE_SIGNALS=1", "TESTAPP_CHILD=1", "TESTAPP_CHILD_PORT="+cp)
 	if _, b := waitAnswer(t, p); b.ChildPID == 0 {
 		t.Fatalf("no child reported: %+v", b)
@@ -194,7 +159,7 @@ func TestIgnoringAppAndChildAreKilled(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, _, err := get(cp); err != nil {
+		if _, _, err := probe.Health(cp); err != nil {
 			break
 		}
 		if time.Now().After(deadline) {
