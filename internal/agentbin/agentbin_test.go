@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
@@ -353,5 +356,82 @@ func TestSize(t *testing.T) {
 		if gz > MaxCompressedSize {
 			t.Errorf("%s agent is %d bytes gzipped, over %d", p, gz, MaxCompressedSize)
 		}
+	}
+}
+
+// TestGoreleaserConfig holds .goreleaser.yaml's agent build to what this
+// package builds and looks for: the same platforms, tags and names, so a
+// release agent and a built one differ in nothing but the version.
+func TestGoreleaserConfig(t *testing.T) {
+	wd, _ := os.Getwd()
+	mod, _ := FindModule(wd)
+	b, err := os.ReadFile(filepath.Join(mod, ".goreleaser.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Env    []string
+		Builds []struct {
+			ID, Main, Binary string
+			Goos, Goarch     []string
+			Flags, Tags      []string
+			Ldflags          []string
+			NoUniqueDistDir  bool `yaml:"no_unique_dist_dir"`
+		}
+		Archives []struct {
+			Files []struct{ Src, Dst string }
+		}
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cfg.Env, "CGO_ENABLED=0") {
+		t.Errorf("env %q lacks CGO_ENABLED=0", cfg.Env)
+	}
+	found := false
+	for _, bld := range cfg.Builds {
+		if bld.Main != "./cmd/ferry-agent" {
+			continue
+		}
+		found = true
+		var plats []Platform
+		for _, goos := range bld.Goos {
+			for _, goarch := range bld.Goarch {
+				plats = append(plats, Platform{goos, goarch})
+			}
+		}
+		if !slices.Equal(plats, Platforms) {
+			t.Errorf("agent platforms %v, want %v", plats, Platforms)
+		}
+		if bld.Binary != Dir+"/ferry-agent-{{ .Os }}-{{ .Arch }}" || !bld.NoUniqueDistDir {
+			t.Errorf("agent binary %q (no_unique_dist_dir %v): want %s/ferry-agent-{{ .Os }}-{{ .Arch }} in one directory", bld.Binary, bld.NoUniqueDistDir, Dir)
+		}
+		if !slices.Equal(bld.Tags, BuildTags) {
+			t.Errorf("agent tags %q, want %q", bld.Tags, BuildTags)
+		}
+		if !slices.Contains(bld.Flags, "-trimpath") {
+			t.Errorf("agent flags %q lack -trimpath", bld.Flags)
+		}
+		ld := strings.Join(bld.Ldflags, " ")
+		for _, want := range []string{"-s -w", version.ModulePath + "/internal/version.version=", version.ModulePath + "/internal/agentcli.Version="} {
+			if !strings.Contains(ld, want) {
+				t.Errorf("agent ldflags %q lack %q (Flags has it)", ld, want)
+			}
+			if !strings.Contains(strings.Join(Flags("x"), " "), want) {
+				t.Errorf("Flags lacks %q", want)
+			}
+		}
+	}
+	if !found {
+		t.Fatal(".goreleaser.yaml has no build of ./cmd/ferry-agent")
+	}
+	dst := false
+	for _, a := range cfg.Archives {
+		for _, f := range a.Files {
+			dst = dst || (f.Dst == Dir && strings.Contains(f.Src, "ferry-agent-"))
+		}
+	}
+	if !dst {
+		t.Errorf("no archive puts the agents under %s/", Dir)
 	}
 }
