@@ -32,10 +32,14 @@ const Version = "0.2.89"
 // Need returns act's path, or fails (CI=true) or skips the test.
 func Need(t testing.TB) string {
 	t.Helper()
-	p := testtool.Need(t, "act")
+	install := "install it with: go install github.com/nektos/act@v" + Version
+	p, err := exec.LookPath("act")
+	if err != nil {
+		testtool.Missing(t, "act", install)
+	}
 	out, err := exec.Command(p, "--version").Output()
 	if err != nil {
-		testtool.Missing(t, "act", "act --version: ", err)
+		testtool.Missing(t, "act", "act --version failed (", err, "); ", install)
 	}
 	if !strings.Contains(string(out), Version) {
 		t.Logf("act is %s; these tests are written against act %s (go install github.com/nektos/act@v%s)", strings.TrimSpace(string(out)), Version, Version)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agentbin"
+	"github.com/ferryhq/ferry/internal/testing/acttest"
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
@@ -272,6 +273,25 @@ func TestVersions(t *testing.T) {
 		a, err := r.Resolve(context.Background(), p.GOOS, p.GOARCH)
 		if err != nil || a.Way != agentbin.WayBeside || filepath.Dir(a.Path) != filepath.Join(dir, agentbin.Dir) {
 			t.Errorf("agentbin beside the archive's ferry, %s: %+v, %v", p, a, err)
+		}
+	}
+}
+
+// TestToolPins holds scripts/release-tools.sh, which CI installs the
+// tools with, to the versions these tests are written against.
+func TestToolPins(t *testing.T) {
+	wd, _ := os.Getwd()
+	root, ok := agentbin.FindModule(wd)
+	if !ok {
+		t.Fatal("no checkout")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "scripts", "release-tools.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"github.com/goreleaser/goreleaser/v2 v" + GoreleaserVersion, "github.com/nektos/act v" + acttest.Version} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("scripts/release-tools.sh does not pin %q", want)
 		}
 	}
 }

@@ -132,7 +132,10 @@ func Build(t testing.TB) *Snapshot {
 		t.Skip("builds release archives with goreleaser (skipped with -short)")
 	}
 	git := testtool.Need(t, "git")
-	gr := testtool.Need(t, "goreleaser")
+	gr, err := exec.LookPath("goreleaser")
+	if err != nil {
+		testtool.Missing(t, "goreleaser", "install it with: go install github.com/goreleaser/goreleaser/v2@v"+GoreleaserVersion)
+	}
 	once.Do(func() { built, buildEr = build(git, gr) })
 	if buildEr != nil {
 		t.Fatal(buildEr)
