@@ -1,0 +1,240 @@
+package pipelinetest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/workflows"
+)
+
+// doctorPending is what the deploy workflow waits on: `ferry doctor ENV`
+// runs before every deploy, and the CLI does not have it yet.
+const doctorPending = "waiting on the lead's wiring: ferry-deploy.yml runs `ferry doctor ENV --config ferry.yml` before `ferry deploy`, " +
+	"and this ferry has no doctor command. The test needs: `ferry doctor development --config ferry.yml` (and production) exiting 0 " +
+	"against ferry sandbox with the credentials configure-aws-credentials exported (AWS_ACCESS_KEY_ID, AWS_REGION, " +
+	"AWS_ENDPOINT_URL_SSM/S3 from the environment), and non-zero, naming the problem, when they are missing. " +
+	"Everything up to that step ran and is checked above"
+
+// TestPipeline pushes and dispatches the way a team would, in order, on
+// one repository and one sandbox: a push to dev deploys development, a
+// push to master deploys production, a failing test blocks the deploy,
+// the rollback workflow rolls production back.
+func TestPipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline under act with a release snapshot (skipped with -short)")
+	}
+	h := newHarness(t)
+	doctor := h.hasCommand("doctor")
+
+	t.Run("push to dev deploys development", func(t *testing.T) {
+		h.t = t
+		sha := h.commit("dev", "a change on dev", map[string]string{"CHANGES.md": "dev change\n"})
+		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/dev"})
+		h.checkGates(r, sha)
+		h.checkDeployStarted(r, "development", sha)
+		if !doctor {
+			h.checkStoppedAtDoctor(r)
+			t.Skip(doctorPending)
+		}
+		h.checkDeployed(r, "development", sha)
+	})
+
+	t.Run("push to master deploys production", func(t *testing.T) {
+		h.t = t
+		h.gitIn(h.repo, "checkout", "-q", "-f", "master")
+		h.gitIn(h.repo, "merge", "-q", "--no-edit", "dev")
+		sha := h.gitIn(h.repo, "rev-parse", "HEAD")
+		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/master"})
+		h.checkGates(r, sha)
+		h.checkDeployStarted(r, "production", sha)
+		if !doctor {
+			h.checkStoppedAtDoctor(r)
+			t.Skip(doctorPending)
+		}
+		h.checkDeployed(r, "production", sha)
+	})
+
+	t.Run("a failing test blocks the deploy", func(t *testing.T) {
+		h.t = t
+		test, err := os.ReadFile(filepath.Join(h.repo, "tests", "test_app.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.commit("dev", "break a test", map[string]string{"tests/test_app.py": string(test) + "\n\ndef test_broken():\n    assert 1 == 2, \"broken on purpose\"\n"})
+		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/dev"})
+		if r.Exit == 0 {
+			t.Errorf("act succeeded with a failing test")
+		}
+		if s, ok := r.ran("ferry check"); !ok || s.OK {
+			t.Errorf("ferry check: ran %v ok %v, want it failed", ok, s.OK)
+		}
+		if !strings.Contains(r.Output, "::error title=ferry check::a blocking gate failed") && !strings.Contains(r.Output, "a blocking gate failed") {
+			t.Errorf("no annotation says a blocking gate failed")
+		}
+		// The reports still go up: that is when people read them.
+		if _, err := os.Stat(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); err != nil {
+			t.Errorf("JUnit report of the failing run: %v", err)
+		} else if b, _ := os.ReadFile(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); !strings.Contains(string(b), "test_broken") {
+			t.Errorf("the JUnit report does not name the failing test")
+		}
+		for _, s := range r.Steps {
+			if strings.Contains(s.Job, "deploy") {
+				t.Errorf("deploy job step %q ran after the gates failed", s.Name)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(h.uploads, "credentials.log")); err == nil {
+			t.Errorf("AWS credentials were made although the gates failed")
+		}
+		if !strings.Contains(r.Summary, "tests") {
+			t.Errorf("the job summary does not show the gates:\n%s", r.Summary)
+		}
+	})
+
+	t.Run("rollback from the Actions tab", func(t *testing.T) {
+		h.t = t
+		// Two releases in production, deployed the way a laptop would
+		// (the deploy workflow waits on ferry doctor, above).
+		h.gitIn(h.repo, "checkout", "-q", "-f", "master")
+		first := h.gitIn(h.repo, "rev-parse", "HEAD")
+		second := h.commit("master", "a second release", map[string]string{"CHANGES.md": "second release\n"})
+		for _, sha := range []string{first, second} {
+			if out, err := h.ferryCmd("deploy", "production", "--config", "ferry.yml", "--ref", sha, "--skip-gates"); err != nil {
+				t.Fatalf("seed production with %s: %v\n%s", sha[:12], err, out)
+			}
+		}
+		if v, err := h.health("production"); err != nil || v != second {
+			t.Fatalf("production serves %q (%v), want %s", v, err, second)
+		}
+
+		r := h.run("workflow_dispatch", workflows.RollbackPath, map[string]any{
+			"ref": "refs/heads/master", "inputs": map[string]any{"environment": "production", "to": ""},
+		})
+		if r.Exit != 0 {
+			t.Fatalf("rollback workflow failed (exit %d)\n%s", r.Exit, r.Output)
+		}
+		if s, ok := r.ran("ferry rollback"); !ok || !s.OK {
+			t.Errorf("ferry rollback step: ran %v ok %v", ok, s.OK)
+		}
+		if v, err := h.health("production"); err != nil || v != first {
+			t.Errorf("after the rollback production serves %q (%v), want %s", v, err, first)
+		}
+		if !strings.Contains(r.Summary, "ferry rollback production (to the previous good release): succeeded.") {
+			t.Errorf("the summary does not say what happened:\n%s", r.Summary)
+		}
+		h.checkCredentials("production")
+
+		// And forward again to a named release, by SHA prefix.
+		r = h.run("workflow_dispatch", workflows.RollbackPath, map[string]any{
+			"ref": "refs/heads/master", "inputs": map[string]any{"environment": "production", "to": second[:12]},
+		})
+		if r.Exit != 0 {
+			t.Fatalf("rollback --to failed (exit %d)", r.Exit)
+		}
+		if v, err := h.health("production"); err != nil || v != second {
+			t.Errorf("after rolling to %s production serves %q (%v)", second[:12], v, err)
+		}
+		if !strings.Contains(r.Summary, "ferry rollback production (to "+second[:12]+"): succeeded.") {
+			t.Errorf("the summary does not name the release:\n%s", r.Summary)
+		}
+	})
+}
+
+// checkGates: the gates job ran ferry check on the commit, uploaded SARIF
+// and JUnit, and wrote the job summary.
+func (h *harness) checkGates(r result, sha string) {
+	t := h.t
+	t.Helper()
+	if s, ok := r.ran("ferry check"); !ok || !s.OK {
+		t.Fatalf("ferry check: ran %v ok %v\n%s", ok, s.OK, r.Output)
+	}
+	if _, err := os.Stat(filepath.Join(h.uploads, "sarif", "ferry-check.sarif")); err != nil {
+		t.Errorf("SARIF upload: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); err != nil || !strings.Contains(string(b), "<testsuite") {
+		t.Errorf("JUnit artifact: %v", err)
+	}
+	if !strings.Contains(r.Summary, "tests") || !strings.Contains(r.Summary, "|") {
+		t.Errorf("no gates table in the job summary:\n%s", r.Summary)
+	}
+	log, _ := os.ReadFile(filepath.Join(h.uploads, "checkout.log"))
+	if !strings.Contains(string(log), "head="+sha) || strings.Contains(string(log), "persist-credentials=true") {
+		t.Errorf("checkouts:\n%s\nwant %s, credentials never persisted", log, sha)
+	}
+}
+
+// checkDeployStarted: the deploy job of env ran its steps up to ferry:
+// the commit checked out, credentials for the environment's role, ferry
+// installed from the mirror.
+func (h *harness) checkDeployStarted(r result, env, sha string) {
+	t := h.t
+	t.Helper()
+	for _, name := range []string{"AWS credentials", "set up ferry"} {
+		var found bool
+		for _, s := range r.Steps {
+			if strings.Contains(s.Job, "deploy") && strings.Contains(s.Name, name) {
+				found = true
+				if !s.OK {
+					t.Errorf("deploy step %q failed\n%s", s.Name, r.Output)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("the deploy job has no step %q\n%s", name, r.Output)
+		}
+	}
+	if !strings.Contains(r.Output, "deploy to "+env) {
+		t.Errorf("no job deploys to %s", env)
+	}
+	log, _ := os.ReadFile(filepath.Join(h.uploads, "checkout.log"))
+	if !strings.Contains(string(log), "ref="+sha) {
+		t.Errorf("the deploy job did not check out %s:\n%s", sha, log)
+	}
+	h.checkCredentials(env)
+}
+
+func (h *harness) checkCredentials(env string) {
+	t := h.t
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(h.uploads, "credentials.log"))
+	if err != nil || !strings.Contains(string(b), "role="+roleARN+" region="+h.sb.Region) {
+		t.Errorf("credentials for %s: %s %v", env, b, err)
+	}
+}
+
+// checkStoppedAtDoctor: the deploy job failed at ferry doctor because the
+// command does not exist, and nothing after it ran.
+func (h *harness) checkStoppedAtDoctor(r result) {
+	t := h.t
+	t.Helper()
+	s, ok := r.ran("ferry doctor")
+	if !ok || s.OK || !strings.Contains(r.Output, "unknown command") {
+		t.Errorf("the deploy job did not stop at ferry doctor for want of the command: ran %v ok %v", ok, s.OK)
+	}
+	if _, ok := r.ran("ferry deploy"); ok {
+		t.Errorf("ferry deploy ran after ferry doctor failed")
+	}
+	if !strings.Contains(r.Output, "did not run: an earlier step failed") {
+		t.Errorf("the summary step does not say the deploy did not run")
+	}
+}
+
+// checkDeployed: the deploy step succeeded, the environment serves the
+// commit, and the summary says so.
+func (h *harness) checkDeployed(r result, env, sha string) {
+	t := h.t
+	t.Helper()
+	if r.Exit != 0 {
+		t.Errorf("act exited %d", r.Exit)
+	}
+	if s, ok := r.ran("ferry deploy"); !ok || !s.OK {
+		t.Errorf("ferry deploy: ran %v ok %v", ok, s.OK)
+	}
+	if v, err := h.health(env); err != nil || v != sha {
+		t.Errorf("%s serves %q (%v), want %s", env, v, err, sha)
+	}
+	if !strings.Contains(r.Summary, "ferry deploy "+env+" ("+sha+"): succeeded.") {
+		t.Errorf("the summary does not say what happened:\n%s", r.Summary)
+	}
+}
