@@ -26,10 +26,10 @@ func runFlake8Gate(ctx context.Context, e *runEnv, g Flake8Gate, r *Result) {
 		argv: func(tool []string, _, report string, targets []string, tree *appTree) ([]string, map[string]string, error) {
 			// flake8 prunes what it excludes from its walk, and
 			// --extend-exclude adds to the project's own exclude setting.
-			// One job: the other gates have the other cores, and for the
-			// files of one app a worker pool costs more than it saves.
+			// --jobs is the gate's share of the cores: flake8 would start a
+			// worker per core, taking the cores the other gates run on.
 			argv := append(append([]string{}, tool...), "--format="+flake8Format, "--output-file="+report,
-				"--jobs=1", "--extend-exclude="+strings.Join(flake8Excludes(tree), ","))
+				fmt.Sprintf("--jobs=%d", e.cores), "--extend-exclude="+strings.Join(flake8Excludes(tree), ","))
 			argv = append(argv, g.Args...)
 			if len(targets) == 0 {
 				targets = []string{"."}

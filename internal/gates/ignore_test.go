@@ -59,15 +59,7 @@ func addJunk(t *testing.T, dir string) {
 	}
 	files["helpers/vendor_env/pyvenv.cfg"] = "home = /usr/bin\n"
 	bad("helpers/vendor_env/lib")
-	for rel, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 }
 
 // TestIgnoredDirectoriesChangeNothing runs every gate on an app with a

@@ -32,12 +32,18 @@ type runEnv struct {
 	requirements string
 	start        string
 	tmp          string
+	// cores is each gate's share of the machine: the CPUs over the gates
+	// run at once, at least 1. Tools that would start a worker per CPU
+	// get this many instead.
+	cores int
 
 	// ctx is the run's: probes started for one gate outlive its timeout,
 	// since other gates wait for the same answer.
 	ctx     context.Context
 	probeMu sync.Mutex
 	probes  map[string]*probeCall
+	// probeWG counts the probes and the walk of the app that Run started,
+	// which it waits for before it returns.
 	probeWG sync.WaitGroup
 
 	treeOnce sync.Once

@@ -78,11 +78,17 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 	e.trace = traceFor(e.appDir)
 
 	specs := buildSpecs(&cfg)
+	// What the gates wait for before starting their tools, the walk of the
+	// app and the interpreter's probe, starts now, side by side, rather
+	// than inside the first gate that needs it while the others wait.
+	e.probeWG.Add(1)
+	go func() {
+		defer e.probeWG.Done()
+		_, _ = e.appTree()
+	}()
 	if e.python != "" {
 		for _, s := range specs {
 			if s.enabled && s.probe {
-				// The interpreter's answer is on its way while the first
-				// gates start their tools.
 				e.startProbe(e.python)
 				break
 			}
@@ -105,6 +111,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 	if parallel == 0 {
 		parallel = runtime.NumCPU()
 	}
+	e.cores = max(1, runtime.NumCPU()/parallel)
 	sem := make(chan struct{}, parallel)
 	order := make([]int, len(specs))
 	for i := range order {
