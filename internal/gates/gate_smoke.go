@@ -41,6 +41,8 @@ for arg in sys.argv[1:]:
         rec["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         rec["traceback"] = traceback.format_exc()[-4000:]
         for fr in traceback.extract_tb(exc.__traceback__):
+            if fr.filename.startswith("<"):
+                continue  # this script's own frames, "<string>"
             fn = os.path.realpath(fr.filename)
             if fn.startswith(root + os.sep):
                 rec["file"], rec["line"] = os.path.relpath(fn, root), fr.lineno

@@ -67,6 +67,9 @@ func TestSmokeStartCommands(t *testing.T) {
 					t.Fatalf("no %s finding in %+v", tc.rule, g.Findings)
 				}
 				wantContains(t, "finding", f.Message, tc.msg)
+				if f.File != "" && !strings.HasPrefix(f.File, "src/") {
+					t.Errorf("finding located at %s:%d, outside the app's code", f.File, f.Line)
+				}
 			}
 		})
 	}

@@ -28,11 +28,13 @@ var ignoredDirNames = map[string]bool{
 // by internal/pyenv), and a ferry release (REVISION, written by the agent,
 // holding the commit).
 const (
-	venvMarker     = "pyvenv.cfg"
-	ferryVenvMark  = ".ferry-complete"
-	ferryRevision  = "REVISION"
-	maxTreeEntries = 200_000
+	venvMarker    = "pyvenv.cfg"
+	ferryVenvMark = ".ferry-complete"
+	ferryRevision = "REVISION"
 )
+
+// maxTreeEntries bounds the walk of the app.
+const maxTreeEntries = 200_000
 
 // revisionRe is what a ferry release's REVISION holds: a full commit ID
 // (SHA-1 or SHA-256) and a newline. An app's own REVISION file with other
@@ -75,9 +77,6 @@ type appTree struct {
 	// rather than their names; tools that match names need these as paths.
 	marked map[string]bool
 	layout sourceLayout
-	// truncated is set when the app has more than maxTreeEntries entries:
-	// the walk stopped and skipped may be incomplete.
-	truncated bool
 }
 
 // scanTree walks root, pruning ignored directories without reading them.
@@ -91,8 +90,9 @@ func scanTree(root string) (*appTree, error) {
 	var walk func(rel string, ents []os.DirEntry)
 	walk = func(rel string, ents []os.DirEntry) {
 		for _, ent := range ents {
+			// A bound for trees no app has (a home directory given as the
+			// app): past it, the tools' own name patterns still apply.
 			if seen++; seen > maxTreeEntries {
-				t.truncated = true
 				return
 			}
 			// Symbolic links are not followed, as the tools' own walks do not.
