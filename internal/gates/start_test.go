@@ -82,6 +82,10 @@ func TestParseStart(t *testing.T) {
 		{`opentelemetry-instrument --traces_exporter console uvicorn main:app`, want{Module: "main", Attr: "app"}},
 		{`sh -c "python manage.py migrate && exec gunicorn mysite.wsgi"`, want{Module: "mysite.wsgi"}},
 		{`cd src && gunicorn app:app`, want{Module: "app", Attr: "app", Dirs: []string{"src"}}},
+		// what internal/detect writes into a new ferry.yml
+		{`python -m waitress --listen=127.0.0.1:8000 --call flaskr:create_app`, want{Module: "flaskr", Attr: "create_app", Call: true}},
+		{`python -m gunicorn --bind 127.0.0.1:8000 'flaskr:create_app()'`, want{Module: "flaskr", Attr: "create_app", Call: true}},
+		{`python -m uvicorn --factory main:create_app --host 127.0.0.1 --port 8000`, want{Module: "main", Attr: "create_app", Call: true}},
 		// nothing to say
 		{``, want{}},
 		{`./run.sh`, want{}},
