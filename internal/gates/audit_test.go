@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/internal/testing/testtool"
 )
 
 func TestParseRequirements(t *testing.T) {
@@ -384,20 +386,20 @@ func TestPylintJSON2(t *testing.T) {
 	wantContains(t, "summary", r.Summary, "score 7.50/10 (min 8.00)")
 }
 
-// TestMissingTools runs with an empty PATH and an interpreter whose
-// directory has no tools: each gate says what is missing and how to get
-// it, and only blocking ones fail the run.
+// TestMissingTools runs with an empty PATH and an interpreter that has no
+// tools: neither beside it nor importable (a bare virtualenv, without
+// system site-packages, so `python -m flake8` is no way out either). Each
+// gate says what is missing and how to get it, and only blocking ones
+// fail the run.
 func TestMissingTools(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("symlinked interpreter")
-	}
 	emptyPath := t.TempDir()
-	pyDir := t.TempDir()
-	if err := os.Symlink(testPython(t), filepath.Join(pyDir, "python3")); err != nil {
-		t.Fatal(err)
+	venv := filepath.Join(t.TempDir(), "bare")
+	if out, err := exec.Command(testPython(t), "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		testtool.Missing(t, "python3 -m venv ("+strings.TrimSpace(string(out))+")")
 	}
+	py := filepath.Join(venv, venvBinDir, pythonNames[0])
 	run := func(t *testing.T, cfg Config) *Report {
-		return mustRun(t, cfg, Options{AppDir: copyProject(t, "hello"), Python: filepath.Join(pyDir, "python3"),
+		return mustRun(t, cfg, Options{AppDir: copyProject(t, "hello"), Python: py,
 			Env: map[string]string{"PATH": emptyPath}})
 	}
 	t.Run("defaults", func(t *testing.T) {

@@ -106,7 +106,8 @@ type Flake8Gate struct {
 	Blocking *bool         `yaml:"blocking"` // default true
 	Timeout  time.Duration `yaml:"timeout"`  // default 5m
 	Args     []string      `yaml:"args"`     // extra flake8 arguments, e.g. ["--max-line-length=100"]
-	// Paths to check; default ["."] with virtualenvs excluded.
+	// Paths to check; default ["."], with the directories every gate
+	// leaves out excluded (see the package doc).
 	Paths []string `yaml:"paths"`
 }
 
@@ -129,8 +130,9 @@ type SmokeGate struct {
 	Blocking *bool         `yaml:"blocking"` // default true
 	Timeout  time.Duration `yaml:"timeout"`  // default 1m
 	Args     []string      `yaml:"args"`     // extra interpreter arguments, e.g. ["-W", "error"]
-	// Modules to import; default: the module of Options.Start, else the
-	// app's top-level modules and packages (tests left out).
+	// Modules to import; default: the module Options.Start serves (and
+	// the app object it names is looked up, not called), else the app's
+	// top-level modules and packages, src/'s included (tests left out).
 	Modules []string `yaml:"modules"`
 }
 

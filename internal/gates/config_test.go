@@ -128,25 +128,6 @@ func TestRunRejectsMissingAppDir(t *testing.T) {
 	}
 }
 
-func TestStartModule(t *testing.T) {
-	for start, want := range map[string]string{
-		"gunicorn app:application":              "app",
-		"gunicorn -w 4 mysite.wsgi:application": "mysite.wsgi",
-		"uvicorn pkg.main:app --port 8000":      "pkg.main",
-		"gunicorn 'app:create_app()'":           "app",
-		"python -m mysite":                      "mysite",
-		"python3 server.py":                     "server",
-		"python src/web/server.py":              "src.web.server",
-		"":                                      "",
-		"./run.sh":                              "",
-		"gunicorn --bind 0.0.0.0:8000 app:application": "app",
-	} {
-		if got := startModule(start); got != want {
-			t.Errorf("startModule(%q) = %q, want %q", start, got, want)
-		}
-	}
-}
-
 // TestEveryGateIsRegistered: each gate section of Config is registered in
 // builtins under its yaml key, in the same order, and its settings point
 // into that section, so a section added without its registration (or

@@ -12,10 +12,33 @@
 // reporter (ferry_pylint_reporter.py, embedded) that writes pylint 3's
 // json2 shape, score included, on pylint 2 and 3 alike.
 //
-// Tools are looked up beside the app's interpreter first (a virtualenv's
-// bin or Scripts directory), then on PATH. pytest is run as
+// The app's interpreter is the one given (Options.Python), else its own
+// virtualenv (.venv, then venv), else python3 on PATH; every gate uses it.
+// Tools are looked up beside it first (a virtualenv's bin or Scripts
+// directory), then run as `<python> -m MODULE` when it can import them (a
+// virtualenv made with --system-site-packages), then on PATH, so a tool
+// sees the app's dependencies wherever they can be had. pytest is run as
 // `<python> -m pytest` when the app's interpreter has it, else the pytest
-// on PATH, whose #! interpreter is asked whether pytest-cov is there.
+// on PATH, whose #! interpreter is asked whether pytest-cov is there. One
+// probe per run asks the interpreter which tools it has; it starts before
+// the gates do.
+//
+// Every gate leaves out the same directories (tree.go), walked once per
+// run: ferry's own (.ferry/, where a local deploy keeps releases and
+// venvs, and any directory holding a .ferry-complete venv marker or a
+// release's REVISION), virtualenvs (pyvenv.cfg), and the usual names
+// (.venv, venv, .tox, build, dist, node_modules, __pycache__, .git, ...).
+// Each tool is told in the way that adds to the project's own settings
+// rather than replacing them: flake8 --extend-exclude, bandit -x and
+// targets that stop short of the trees, pylint targets likewise (its
+// --ignore would replace the project's), pytest --ignore, and coverage
+// figures recounted without them.
+//
+// The smoke gate imports the module the start command serves (start.go
+// reads gunicorn, uvicorn, waitress, flask, hypercorn, daphne, granian,
+// uwsgi, python -m and python script.py command lines) and looks the app
+// object up without calling it; src/ is on the import path of the smoke
+// and tests gates when the app uses a src layout.
 //
 // # Adding a built-in gate
 //
@@ -33,7 +56,8 @@
 //     ferry.yml's JSON schema follows the type by itself);
 //   - the entry in builtins;
 //   - its run function in a gate_*.go file: runReportTool for a tool that
-//     writes its report to a file, else needTool and runTool.
+//     writes its report to a file, else pythonTool (or needTool for a
+//     program that is not Python) and runTool.
 //
 // Exit codes are the CLI's business; the mapping intended is: Report.Passed
 // → 0, a Report that did not pass → exitcode.Refused (6); an invalid

@@ -78,6 +78,9 @@ type procResult struct {
 	Stdout   []byte
 	// Output is stdout and stderr interleaved, last tailCap bytes.
 	Output string
+	// CPU is the processor time the tool and the children it waited for
+	// used, for the benchmark's account of where the cores went.
+	CPU time.Duration
 }
 
 // runProc runs argv[0] with argv[1:] in dir with env and waits. A non-zero
@@ -107,6 +110,7 @@ func runProc(ctx context.Context, dir string, env []string, argv []string) (proc
 	res := procResult{Stdout: out.buf.Bytes(), Output: tail.String()}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
+		res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	if ctx.Err() != nil {
 		return res, ctx.Err()

@@ -30,11 +30,13 @@ func runAuditGate(ctx context.Context, e *runEnv, g AuditGate, r *Result) {
 		runOfflineAudit(e, g, reqRel, reqPath, r)
 		return
 	}
-	tool, ok := e.needTool(r, "pip-audit", pipAuditMissingHint)
+	tool, ok := e.pythonTool(ctx, r, "pip-audit", "pip_audit", pipAuditMissingHint)
 	if !ok {
 		return
 	}
-	argv := []string{tool, "-f", "json", "--progress-spinner", "off"}
+	// Run by the app's interpreter, pip-audit resolves -r in a virtualenv
+	// of the app's Python version and audits the app's own environment.
+	argv := append(append([]string{}, tool...), "-f", "json", "--progress-spinner", "off")
 	extra := map[string]string{}
 	if _, err := os.Stat(reqPath); err == nil {
 		argv = append(argv, "-r", reqRel)
@@ -273,12 +275,12 @@ func applyAudit(r *Result, deps []AuditDependency, where []requirement, reqRel s
 }
 
 func runSafetyGate(ctx context.Context, e *runEnv, g SafetyGate, r *Result) {
-	tool, ok := e.needTool(r, "safety", "pip install safety into the app's virtualenv (it needs network access to its database)")
+	tool, ok := e.pythonTool(ctx, r, "safety", "safety", "pip install safety into the app's virtualenv (it needs network access to its database)")
 	if !ok {
 		return
 	}
 	reqRel := e.requirements
-	argv := []string{tool, "check", "--output", "json"}
+	argv := append(append([]string{}, tool...), "check", "--output", "json")
 	if _, err := os.Stat(filepath.Join(e.appDir, reqRel)); err == nil {
 		argv = append(argv, "-r", reqRel)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,24 +19,17 @@ import (
 // flake8 substitutes them itself, so no human wording is parsed.
 const flake8Format = "%(path)s\t%(row)d\t%(col)d\t%(code)s\t%(text)s"
 
-// flake8Excludes keeps virtualenvs and build output out of flake8's walk, in
-// addition to flake8's own default excludes.
-var flake8Excludes = []string{".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist"}
-
 func runFlake8Gate(ctx context.Context, e *runEnv, g Flake8Gate, r *Result) {
 	findings, res, ok := runReportTool(ctx, e, r, reportTool{
-		name: "flake8", install: "pip install flake8 into the app's virtualenv",
+		name: "flake8", module: "flake8", install: "pip install flake8 into the app's virtualenv",
 		paths: g.Paths, file: "flake8.tsv",
-		argv: func(tool, _, report string, targets []string) ([]string, map[string]string, error) {
-			excludes := append([]string{}, flake8Excludes...)
-			if ents, err := os.ReadDir(e.appDir); err == nil {
-				for _, ent := range ents {
-					if ent.IsDir() && isVenvDir(filepath.Join(e.appDir, ent.Name())) {
-						excludes = append(excludes, ent.Name())
-					}
-				}
-			}
-			argv := []string{tool, "--format=" + flake8Format, "--output-file=" + report, "--extend-exclude=" + strings.Join(excludes, ",")}
+		argv: func(tool []string, _, report string, targets []string, tree *appTree) ([]string, map[string]string, error) {
+			// flake8 prunes what it excludes from its walk, and
+			// --extend-exclude adds to the project's own exclude setting.
+			// --jobs is the gate's share of the cores: flake8 would start a
+			// worker per core, taking the cores the other gates run on.
+			argv := append(append([]string{}, tool...), "--format="+flake8Format, "--output-file="+report,
+				fmt.Sprintf("--jobs=%d", e.cores), "--extend-exclude="+strings.Join(flake8Excludes(tree), ","))
 			argv = append(argv, g.Args...)
 			if len(targets) == 0 {
 				targets = []string{"."}
@@ -52,6 +46,34 @@ func runFlake8Gate(ctx context.Context, e *runEnv, g Flake8Gate, r *Result) {
 	}
 	r.Findings = findings
 	applyFlake8(r, findings, res.ExitCode)
+}
+
+// flake8Excludes are the ignored directory names, which flake8 matches at
+// any depth, and the directories ignored for their markers as absolute
+// paths, which is how flake8 matches a pattern holding a separator.
+func flake8Excludes(tree *appTree) []string {
+	out := ignoredNames()
+	for _, rel := range tree.markedSkips() {
+		if p := filepath.Join(tree.root, filepath.FromSlash(rel)); !strings.Contains(p, ",") {
+			out = append(out, globEscape(p))
+		}
+	}
+	return out
+}
+
+// ignoredNames lists ignoredDirNames as glob patterns, sorted.
+func ignoredNames() []string {
+	out := make([]string, 0, len(ignoredDirNames)+1)
+	for n := range ignoredDirNames {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return append(out, "*.egg-info")
+}
+
+// globEscape quotes fnmatch's special characters in a path.
+func globEscape(p string) string {
+	return strings.NewReplacer("[", "[[]", "*", "[*]", "?", "[?]").Replace(p)
 }
 
 func applyFlake8(r *Result, findings []Finding, exit int) {
@@ -100,6 +122,10 @@ func isFlake8Fatal(code string) bool {
 	return false
 }
 
+// flake8LogRe matches the lines of flake8's own log, which -v sends to the
+// --output-file too: "flake8.checker  MainProcess  76 INFO  Checking 2 files".
+var flake8LogRe = regexp.MustCompile(`^flake8(\.[\w.]+)?\s+\S+\s+\d+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s`)
+
 // parseFlake8 reads lines written with flake8Format.
 func parseFlake8(data []byte, appDir string) ([]Finding, error) {
 	var out []Finding
@@ -111,6 +137,10 @@ func parseFlake8(data []byte, appDir string) ([]Finding, error) {
 			continue
 		}
 		f := strings.SplitN(line, "\t", 5)
+		if len(f) != 5 && flake8LogRe.MatchString(line) {
+			// With -v (gates.flake8.args) flake8 logs into its output file.
+			continue
+		}
 		if len(f) != 5 {
 			return nil, fmt.Errorf("parse flake8 report line %d: want 5 tab-separated fields, got %d", n, len(f))
 		}
@@ -144,18 +174,23 @@ var pylintReporter []byte
 
 func runPylintGate(ctx context.Context, e *runEnv, g PylintGate, r *Result) {
 	rep, _, ok := runReportTool(ctx, e, r, reportTool{
-		name: "pylint", install: "pip install pylint into the app's virtualenv",
+		name: "pylint", module: "pylint", install: "pip install pylint into the app's virtualenv",
 		paths: g.Paths, nothing: "no Python modules to lint",
-		pick: func(l sourceLayout) []string { return append(append([]string{}, l.Files...), l.Packages...) },
+		pick: sourceLayout.modules,
+		// pylint walks a package it is given into every subpackage; its own
+		// --ignore would replace the project's ignore setting rather than
+		// add to it, so the targets stop short of the ignored directories
+		// instead, expanded into packages and modules as pylint takes them.
+		avoid: true, keepDir: func(rel string) bool { return isPackage(filepath.Join(e.appDir, filepath.FromSlash(rel))) },
 		file: "pylint.json",
-		argv: func(tool, dir, report string, targets []string) ([]string, map[string]string, error) {
+		argv: func(tool []string, dir, report string, targets []string, _ *appTree) ([]string, map[string]string, error) {
 			if err := os.WriteFile(filepath.Join(dir, "ferry_pylint_reporter.py"), pylintReporter, 0o644); err != nil {
 				return nil, nil, fmt.Errorf("write reporter: %w", err)
 			}
 			// The reporter writes pylint 3's json2 shape (messages plus
 			// statistics with the score) on pylint 2 and 3 alike; json2
 			// itself is 3.x only.
-			argv := []string{tool, "--persistent=n", "--output-format=ferry_pylint_reporter.FerryReporter:" + report}
+			argv := append(append([]string{}, tool...), "--persistent=n", "--output-format=ferry_pylint_reporter.FerryReporter:"+report)
 			argv = append(argv, g.Args...)
 			pyPath := dir
 			if old, ok := e.toolEnv.get("PYTHONPATH"); ok && old != "" {
@@ -177,6 +212,8 @@ type pylintReport struct {
 	Findings []Finding
 	Counts   map[string]int
 	Score    *float64
+	// Modules is how many modules pylint linted.
+	Modules int
 }
 
 type pylintJSON2 struct {
@@ -201,7 +238,7 @@ func parsePylintJSON2(data []byte, appDir string) (pylintReport, error) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return pylintReport{}, fmt.Errorf("parse pylint report: %w", err)
 	}
-	rep := pylintReport{Counts: doc.Statistics.MessageTypeCount, Score: doc.Statistics.Score}
+	rep := pylintReport{Counts: doc.Statistics.MessageTypeCount, Score: doc.Statistics.Score, Modules: doc.Statistics.ModulesLinted}
 	if rep.Counts == nil {
 		rep.Counts = map[string]int{}
 		for _, m := range doc.Messages {
@@ -226,7 +263,7 @@ func parsePylintJSON2(data []byte, appDir string) (pylintReport, error) {
 
 func applyPylint(r *Result, rep pylintReport, min float64) {
 	r.Findings = rep.Findings
-	r.Figures = map[string]float64{"messages": float64(len(rep.Findings)), "min_score": min}
+	r.Figures = map[string]float64{"messages": float64(len(rep.Findings)), "min_score": min, "modules": float64(rep.Modules)}
 	for k, n := range rep.Counts {
 		r.Figures[k] = float64(n)
 	}
@@ -250,16 +287,36 @@ func applyPylint(r *Result, rep pylintReport, min float64) {
 	r.Status = StatusPassed
 }
 
+// banditExcludes are the skipped directories as bandit's -x takes them:
+// relative paths, which it matches against the paths it walks from the
+// relative targets ferry gives it.
+func banditExcludes(tree *appTree) []string {
+	var out []string
+	for _, rel := range tree.sourceSkips() {
+		if !strings.Contains(rel, ",") {
+			out = append(out, globEscape(filepath.FromSlash(rel)))
+		}
+	}
+	return out
+}
+
 // levels orders bandit's severity and confidence words.
 var levels = map[string]int{"low": 1, "medium": 2, "high": 3}
 
 func runBanditGate(ctx context.Context, e *runEnv, g BanditGate, r *Result) {
 	rep, _, ok := runReportTool(ctx, e, r, reportTool{
-		name: "bandit", install: "pip install bandit into the app's virtualenv",
+		name: "bandit", module: "bandit", install: "pip install bandit into the app's virtualenv",
 		paths: g.Paths, pick: sourceLayout.all, nothing: "no Python files to scan",
-		file: "bandit.json",
-		argv: func(tool, _, report string, targets []string) ([]string, map[string]string, error) {
-			argv := []string{tool, "-f", "json", "-o", report, "-q"}
+		// bandit lists every file under a directory before it excludes any,
+		// so the targets stop short of the ignored directories; -x (added
+		// to the project's exclude_dirs) covers a target given by path.
+		avoid: true,
+		file:  "bandit.json",
+		argv: func(tool []string, _, report string, targets []string, tree *appTree) ([]string, map[string]string, error) {
+			argv := append(append([]string{}, tool...), "-f", "json", "-o", report, "-q")
+			if x := banditExcludes(tree); len(x) > 0 {
+				argv = append(argv, "-x", strings.Join(x, ","))
+			}
 			argv = append(argv, g.Args...)
 			argv = append(argv, "-r")
 			return append(argv, targets...), nil, nil
@@ -276,10 +333,14 @@ type banditReport struct {
 	// confidence per finding, parallel to Findings.
 	Confidence []string
 	Errors     []string
+	// Files is how many files bandit scanned.
+	Files int
 }
 
 type banditJSON struct {
-	Errors []struct {
+	// Metrics has an entry per file scanned, and _totals.
+	Metrics map[string]json.RawMessage `json:"metrics"`
+	Errors  []struct {
 		Filename string `json:"filename"`
 		Reason   string `json:"reason"`
 	} `json:"errors"`
@@ -302,6 +363,11 @@ func parseBandit(data []byte, appDir string) (banditReport, error) {
 		return banditReport{}, fmt.Errorf("parse bandit report: %w", err)
 	}
 	var rep banditReport
+	for name := range doc.Metrics {
+		if name != "_totals" {
+			rep.Files++
+		}
+	}
 	for _, e := range doc.Errors {
 		rep.Errors = append(rep.Errors, relPath(appDir, e.Filename)+": "+e.Reason)
 	}
@@ -341,6 +407,7 @@ func applyBandit(r *Result, rep banditReport, severity, confidence string) {
 	r.Figures = map[string]float64{
 		"high": float64(count["HIGH"]), "medium": float64(count["MEDIUM"]), "low": float64(count["LOW"]),
 		"findings": float64(len(rep.Findings)), "failing": float64(failing), "errors": float64(len(rep.Errors)),
+		"files": float64(rep.Files),
 	}
 	r.Summary = fmt.Sprintf("findings: %d high, %d medium, %d low", count["HIGH"], count["MEDIUM"], count["LOW"])
 	if len(rep.Errors) > 0 {

@@ -12,22 +12,37 @@ import (
 
 // smokeScript imports each module named in argv and writes one JSON record
 // per module to $FERRY_SMOKE_OUT: a file, because an app may print on
-// import. For a failure it names the innermost frame inside the app
-// directory, which is where the fix goes.
+// import. An argument MODULE:NAME also looks NAME up in the module, and
+// MODULE:NAME() checks that it can be called, without calling it: an app
+// factory may need what only production has. For a failure it names the
+// innermost frame inside the app directory, which is where the fix goes.
 const smokeScript = `import importlib, json, os, sys, time, traceback
 root = os.path.realpath(os.getcwd())
 out = []
-for name in sys.argv[1:]:
+for arg in sys.argv[1:]:
+    name, _, attr = arg.partition(":")
+    call = attr.endswith("()")
+    attr = attr[:-2] if call else attr
     t0 = time.monotonic()
     rec = {"module": name, "ok": True}
     try:
-        importlib.import_module(name)
+        obj = importlib.import_module(name)
+        if attr:
+            for part in attr.split("."):
+                try:
+                    obj = getattr(obj, part)
+                except AttributeError:
+                    raise AttributeError("module %r has no attribute %r, which the start command serves" % (name, attr)) from None
+            if call and not callable(obj):
+                raise TypeError("%s:%s is called by the start command but is not callable" % (name, attr))
     except BaseException as exc:
         rec["ok"] = False
         rec["type"] = type(exc).__name__
         rec["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         rec["traceback"] = traceback.format_exc()[-4000:]
         for fr in traceback.extract_tb(exc.__traceback__):
+            if fr.filename.startswith("<"):
+                continue  # this script's own frames, "<string>"
             fn = os.path.realpath(fr.filename)
             if fn.startswith(root + os.sep):
                 rec["file"], rec["line"] = os.path.relpath(fn, root), fr.lineno
@@ -58,20 +73,30 @@ func runSmokeGate(ctx context.Context, e *runEnv, g SmokeGate, r *Result) {
 		return
 	}
 	r.Tool = e.python
-	modules := g.Modules
-	if len(modules) == 0 {
-		if m := startModule(e.start); m != "" {
-			modules = []string{m}
-		} else {
-			layout, err := discoverSources(e.appDir)
-			if err != nil {
-				execFailed(r, "python", err)
-				return
+	tree, err := e.appTree()
+	if err != nil {
+		execFailed(r, "python", err)
+		return
+	}
+	// The modules configured, else the one the start command serves, else
+	// every top-level module of the app.
+	imports := g.Modules
+	var dirs []string
+	if len(imports) == 0 {
+		if t := parseStart(e.start, e.userEnv.get); t.Module != "" && (!t.Guessed || tree.holdsModule(t)) {
+			ref := t.Module
+			if t.Attr != "" {
+				ref += ":" + t.Attr
+				if t.Call {
+					ref += "()"
+				}
 			}
-			modules = layout.appModules()
+			imports, dirs = []string{ref}, t.Dirs
+		} else {
+			imports = tree.layout.appModules()
 		}
 	}
-	if len(modules) == 0 {
+	if len(imports) == 0 {
 		r.Status = StatusSkipped
 		r.Summary = "no app modules found to import"
 		r.Hint = "list them in gates.smoke.modules"
@@ -85,8 +110,12 @@ func runSmokeGate(ctx context.Context, e *runEnv, g SmokeGate, r *Result) {
 	out := filepath.Join(tmp, "smoke.json")
 	argv := append([]string{e.python}, g.Args...)
 	argv = append(argv, "-c", smokeScript)
-	argv = append(argv, modules...)
-	res, ok := e.runTool(ctx, r, "python", argv, map[string]string{"FERRY_SMOKE_OUT": out})
+	argv = append(argv, imports...)
+	extra := map[string]string{"FERRY_SMOKE_OUT": out}
+	if p := e.importPath(dirs); p != "" {
+		extra["PYTHONPATH"] = p
+	}
+	res, ok := e.runTool(ctx, r, "python", argv, extra)
 	if !ok {
 		return
 	}

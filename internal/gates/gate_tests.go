@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,10 +66,24 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 		}
 		argv = append(argv, "--cov-report=xml:"+covPath)
 	}
+	tree, err := e.appTree()
+	if err != nil {
+		execFailed(r, "pytest", err)
+		return
+	}
+	// --ignore adds to the project's own norecursedirs, which pytest's
+	// defaults would leave out only while the project sets none.
+	for _, rel := range tree.sourceSkips() {
+		argv = append(argv, "--ignore="+filepath.FromSlash(rel))
+	}
 	argv = append(argv, g.Args...)
 	argv = append(argv, g.Paths...)
 
-	res, ok := e.runTool(ctx, r, "pytest", argv, map[string]string{"COVERAGE_FILE": filepath.Join(tmp, ".coverage")})
+	extra := map[string]string{"COVERAGE_FILE": filepath.Join(tmp, ".coverage")}
+	if p := e.importPath(nil); p != "" {
+		extra["PYTHONPATH"] = p
+	}
+	res, ok := e.runTool(ctx, r, "pytest", argv, extra)
 	if !ok {
 		return
 	}
@@ -100,7 +115,7 @@ func runTestsGate(ctx context.Context, e *runEnv, g TestsGate, r *Result) {
 	coverageOK := true
 	switch {
 	case hasCov:
-		pct, err := readCoberturaFile(covPath)
+		pct, err := readCoberturaFile(covPath, tree)
 		if err != nil {
 			toolError(r, "pytest-cov wrote no readable coverage report", "", res)
 			return
@@ -231,26 +246,41 @@ func junitCase(c xmlJUnitCase) TestCase {
 }
 
 type xmlCobertura struct {
-	LineRate     string `xml:"line-rate,attr"`
-	LinesValid   string `xml:"lines-valid,attr"`
-	LinesCovered string `xml:"lines-covered,attr"`
+	LineRate     string   `xml:"line-rate,attr"`
+	LinesValid   string   `xml:"lines-valid,attr"`
+	LinesCovered string   `xml:"lines-covered,attr"`
+	Sources      []string `xml:"sources>source"`
+	Classes      []struct {
+		Filename string `xml:"filename,attr"`
+		Lines    []struct {
+			Hits string `xml:"hits,attr"`
+		} `xml:"lines>line"`
+	} `xml:"packages>package>classes>class"`
 }
 
-func readCoberturaFile(path string) (float64, error) {
+func readCoberturaFile(path string, tree *appTree) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("read coverage report: %w", err)
 	}
 	defer f.Close()
-	return parseCobertura(f)
+	return parseCobertura(f, tree)
 }
 
 // parseCobertura returns line coverage in percent. Counts are preferred to
 // the rounded line-rate, so the figure matches coverage.py's own report.
-func parseCobertura(r io.Reader) (float64, error) {
+// Files inside the app's ignored directories (tree, when given) do not
+// count: pytest-cov has no option to omit them that would not replace the
+// project's own coverage configuration, so they are left out here.
+func parseCobertura(r io.Reader, tree *appTree) (float64, error) {
 	var c xmlCobertura
 	if err := xml.NewDecoder(r).Decode(&c); err != nil {
 		return 0, fmt.Errorf("parse coverage report: %w", err)
+	}
+	if tree != nil {
+		if pct, ok := coverageOutside(c, tree); ok {
+			return pct, nil
+		}
 	}
 	valid, err1 := strconv.Atoi(c.LinesValid)
 	covered, err2 := strconv.Atoi(c.LinesCovered)
@@ -265,4 +295,45 @@ func parseCobertura(r io.Reader) (float64, error) {
 		return 0, fmt.Errorf("parse coverage report: no line-rate: %w", err)
 	}
 	return 100 * rate, nil
+}
+
+// coverageOutside recounts the report's lines without the files inside
+// the tree's skipped directories; ok is false when there were none, and
+// the report's own totals stand.
+func coverageOutside(c xmlCobertura, tree *appTree) (pct float64, ok bool) {
+	valid, covered := 0, 0
+	for _, cl := range c.Classes {
+		if coberturaSkipped(cl.Filename, c.Sources, tree) {
+			ok = true
+			continue
+		}
+		for _, l := range cl.Lines {
+			valid++
+			if n, err := strconv.Atoi(l.Hits); err == nil && n > 0 {
+				covered++
+			}
+		}
+	}
+	if !ok {
+		return 0, false
+	}
+	if valid == 0 {
+		return 100, true
+	}
+	return 100 * float64(covered) / float64(valid), true
+}
+
+// coberturaSkipped reports whether a class's file, relative to one of the
+// report's sources, lies in a skipped directory of the tree.
+func coberturaSkipped(file string, sources []string, tree *appTree) bool {
+	for _, src := range append(sources, tree.root) {
+		p := filepath.FromSlash(file)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(strings.TrimSpace(src), p)
+		}
+		if rel, ok := tree.rel(p); ok && rel != "" && tree.isSkipped(path.Dir(rel)) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -34,9 +32,38 @@ type runEnv struct {
 	requirements string
 	start        string
 	tmp          string
+	// cores is each gate's share of the machine: the CPUs over the gates
+	// run at once, at least 1. Tools that would start a worker per CPU
+	// get this many instead.
+	cores int
 
+	// ctx is the run's: probes started for one gate outlive its timeout,
+	// since other gates wait for the same answer.
+	ctx     context.Context
 	probeMu sync.Mutex
-	probes  map[string]*pythonProbe
+	probes  map[string]*probeCall
+	// probeWG counts the probes and the walk of the app that Run started,
+	// which it waits for before it returns.
+	probeWG sync.WaitGroup
+
+	treeOnce sync.Once
+	tree     *appTree
+	treeErr  error
+
+	// trace, when set (by tests only, see execTraces), hears every tool
+	// the run starts and all it printed.
+	trace func(argv []string, res procResult)
+}
+
+// appTree walks the app directory once per run, for every gate.
+func (e *runEnv) appTree() (*appTree, error) {
+	e.treeOnce.Do(func() {
+		e.tree, e.treeErr = scanTree(e.appDir)
+		if e.treeErr != nil {
+			e.treeErr = fmt.Errorf("read app directory: %w", e.treeErr)
+		}
+	})
+	return e.tree, e.treeErr
 }
 
 // findPython picks the app's interpreter: the one given, else the app's own
@@ -108,7 +135,11 @@ func (e *runEnv) exec(ctx context.Context, argv []string, extra map[string]strin
 			env.set(k, v)
 		}
 	}
-	return runProc(ctx, e.appDir, env.list(), argv)
+	res, err := runProc(ctx, e.appDir, env.list(), argv)
+	if e.trace != nil {
+		e.trace(argv, res)
+	}
+	return res, err
 }
 
 // pythonProbe is what one interpreter has to offer the gates.
@@ -129,15 +160,57 @@ for m in sys.argv[1:]:
 print(json.dumps({"version": sys.version.split()[0], "modules": mods}))
 `
 
-var probedModules = []string{"pytest", "pytest_cov", "pip"}
+// probedModules are the tool modules the gates may run as
+// `<python> -m MODULE`.
+var probedModules = []string{"pytest", "pytest_cov", "pip", "pip_audit", "safety", "flake8", "pylint", "bandit"}
 
-// probe asks python once per run which tool modules it has.
-func (e *runEnv) probe(ctx context.Context, python string) (*pythonProbe, error) {
+// probeCall is one interpreter's probe, started once per run and awaited
+// by every gate that needs it.
+type probeCall struct {
+	done chan struct{}
+	p    *pythonProbe
+	err  error
+}
+
+// startProbe starts asking python what it has, unless a gate already did:
+// Run starts the app interpreter's probe before any gate, so it overlaps
+// the first tools' start instead of delaying the gates that need it.
+func (e *runEnv) startProbe(python string) *probeCall {
 	e.probeMu.Lock()
 	defer e.probeMu.Unlock()
-	if p, ok := e.probes[python]; ok {
-		return p, nil
+	if c, ok := e.probes[python]; ok {
+		return c
 	}
+	if e.probes == nil {
+		e.probes = map[string]*probeCall{}
+	}
+	c := &probeCall{done: make(chan struct{})}
+	e.probes[python] = c
+	ctx := e.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.probeWG.Add(1)
+	go func() {
+		defer e.probeWG.Done()
+		defer close(c.done)
+		c.p, c.err = e.runProbe(ctx, python)
+	}()
+	return c
+}
+
+// probe waits for python's probe (see startProbe).
+func (e *runEnv) probe(ctx context.Context, python string) (*pythonProbe, error) {
+	c := e.startProbe(python)
+	select {
+	case <-c.done:
+		return c.p, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (e *runEnv) runProbe(ctx context.Context, python string) (*pythonProbe, error) {
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	argv := append([]string{python, "-c", probeScript}, probedModules...)
@@ -149,11 +222,39 @@ func (e *runEnv) probe(ctx context.Context, python string) (*pythonProbe, error)
 	if res.ExitCode != 0 || json.Unmarshal(res.Stdout, &p) != nil {
 		return nil, fmt.Errorf("probe %s: exit status %d: %s", python, res.ExitCode, tail(res.Output, 5))
 	}
-	if e.probes == nil {
-		e.probes = map[string]*pythonProbe{}
-	}
-	e.probes[python] = &p
 	return &p, nil
+}
+
+// pythonTool finds a Python tool the way every gate does: the console
+// script beside the app's interpreter (a virtualenv's own), else
+// `<python> -m module` when the app's interpreter can import it (a venv
+// made with --system-site-packages, whose tools live in /usr/bin), else
+// the console script on PATH. Run by the app's interpreter, a tool sees
+// the app's dependencies: pylint does not take them for import errors,
+// pip-audit audits the app's environment. It returns the command that
+// runs the tool, and makes it the result's Tool; or it settles the gate
+// as missing with install as the hint.
+func (e *runEnv) pythonTool(ctx context.Context, r *Result, name, module, install string) ([]string, bool) {
+	if e.binDir != "" {
+		if p, ok := proc.Executable(filepath.Join(e.binDir, name)); ok {
+			r.Tool = p
+			return []string{p}, true
+		}
+	}
+	if e.python != "" && module != "" {
+		if p, err := e.probe(ctx, e.python); err == nil && p.Modules[module] {
+			r.Tool = e.python + " -m " + module
+			return []string{e.python, "-m", module}, true
+		}
+	}
+	path, _ := e.toolEnv.get("PATH")
+	p, err := proc.LookPathIn(name, path)
+	if err != nil {
+		missingTool(r, name, install)
+		return nil, false
+	}
+	r.Tool = p
+	return []string{p}, true
 }
 
 // scriptInterpreter reads the #! line of a console script, so ferry can ask
@@ -184,130 +285,45 @@ func (e *runEnv) scriptInterpreter(script string) string {
 	return interp
 }
 
-// skipDirs are directories that never hold the app's own code.
-var skipDirs = map[string]bool{
-	"venv": true, "env": true, "node_modules": true, "site-packages": true,
-	"__pycache__": true, "build": true, "dist": true,
-}
-
-func isVenvDir(path string) bool {
-	_, err := os.Stat(filepath.Join(path, "pyvenv.cfg"))
-	return err == nil
-}
-
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// sourceLayout is the app's top level as the linters see it.
-type sourceLayout struct {
-	Files    []string // top-level *.py
-	Packages []string // directories with __init__.py
-	Dirs     []string // other directories holding Python files
-}
-
-// discoverSources lists the app's top-level Python files and directories,
-// leaving out virtualenvs, hidden and build directories.
-func discoverSources(appDir string) (sourceLayout, error) {
-	var l sourceLayout
-	entries, err := os.ReadDir(appDir)
-	if err != nil {
-		return l, fmt.Errorf("read app directory: %w", err)
+// importPath is the PYTHONPATH for gates that import the app (smoke,
+// tests): dirs (relative to the app, from the start command), then src/
+// when the app uses a src layout, as an editable install or pytest's
+// pythonpath = src would provide, then what the environment already had.
+// "" when there is nothing to add.
+func (e *runEnv) importPath(dirs []string) string {
+	if tree, err := e.appTree(); err == nil && tree.layout.Src != "" {
+		dirs = append(append([]string{}, dirs...), tree.layout.Src)
 	}
-	for _, ent := range entries {
-		name := ent.Name()
-		if strings.HasPrefix(name, ".") {
-			continue
+	if len(dirs) == 0 {
+		return ""
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		p := d
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(e.appDir, filepath.FromSlash(d))
 		}
-		full := filepath.Join(appDir, name)
-		switch {
-		case !ent.IsDir() && strings.HasSuffix(name, ".py"):
-			l.Files = append(l.Files, name)
-		case ent.IsDir():
-			if skipDirs[name] || strings.HasSuffix(name, ".egg-info") || isVenvDir(full) {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(full, "__init__.py")); err == nil && identRe.MatchString(name) {
-				l.Packages = append(l.Packages, name)
-			} else if hasPython(full, 3) {
-				l.Dirs = append(l.Dirs, name)
-			}
+		if !seen[p] {
+			seen[p] = true
+			parts = append(parts, p)
 		}
 	}
-	sort.Strings(l.Files)
-	sort.Strings(l.Packages)
-	sort.Strings(l.Dirs)
-	return l, nil
+	if old, ok := e.toolEnv.get("PYTHONPATH"); ok && old != "" {
+		parts = append(parts, old)
+	}
+	return strings.Join(parts, string(os.PathListSeparator))
 }
 
-func hasPython(dir string, depth int) bool {
-	entries, err := os.ReadDir(dir)
-	if err != nil || depth == 0 {
-		return false
-	}
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".py") {
-			return true
-		}
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !skipDirs[e.Name()] && hasPython(filepath.Join(dir, e.Name()), depth-1) {
-			return true
-		}
-	}
-	return false
-}
+// execTraces holds, by app directory, functions that hear every tool a run
+// in that directory starts and all it printed. Only tests register them:
+// they read the tools' verbose output (which files flake8 and bandit
+// walked) that a passing gate's result does not keep.
+var execTraces sync.Map
 
-// all lists every file and directory, for tools that walk directories.
-func (l sourceLayout) all() []string {
-	out := append([]string{}, l.Files...)
-	out = append(out, l.Packages...)
-	return append(out, l.Dirs...)
-}
-
-// isTestModule tells test code from app code by pytest's naming rules.
-func isTestModule(name string) bool {
-	base := strings.TrimSuffix(name, ".py")
-	return strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test") || base == "conftest" ||
-		base == "tests" || base == "test"
-}
-
-// appModules are the importable top-level modules of the app, tests and
-// packaging scripts left out: what the smoke gate imports by default.
-func (l sourceLayout) appModules() []string {
-	var mods []string
-	for _, f := range l.Files {
-		base := strings.TrimSuffix(f, ".py")
-		if isTestModule(f) || base == "setup" || base == "noxfile" || !identRe.MatchString(base) {
-			continue
-		}
-		mods = append(mods, base)
+func traceFor(appDir string) func(argv []string, res procResult) {
+	if f, ok := execTraces.Load(appDir); ok {
+		return f.(func(argv []string, res procResult))
 	}
-	for _, p := range l.Packages {
-		if !isTestModule(p) {
-			mods = append(mods, p)
-		}
-	}
-	return mods
-}
-
-var wsgiRefRe = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):[A-Za-z_][A-Za-z0-9_.]*(\(.*\))?$`)
-
-// startModule finds the module a start command serves, in the forms web
-// apps are started: "gunicorn app:app", "uvicorn pkg.main:app",
-// "python -m pkg", "python app.py".
-func startModule(start string) string {
-	fields := strings.Fields(start)
-	for i, f := range fields {
-		f = strings.Trim(f, `"'`)
-		switch {
-		case f == "-m" && i+1 < len(fields):
-			return strings.Trim(fields[i+1], `"'`)
-		case strings.HasSuffix(f, ".py") && i > 0:
-			mod := strings.TrimSuffix(filepath.ToSlash(f), ".py")
-			mod = strings.TrimPrefix(mod, "./")
-			if mod = strings.ReplaceAll(mod, "/", "."); moduleNameRe.MatchString(mod) {
-				return mod
-			}
-		case wsgiRefRe.MatchString(f):
-			return wsgiRefRe.FindStringSubmatch(f)[1]
-		}
-	}
-	return ""
+	return nil
 }

@@ -65,10 +65,11 @@ func TestDiscoverSources(t *testing.T) {
 	}
 	touch(t, filepath.Join(app, "env3", "pyvenv.cfg"), 0o644)
 	touch(t, filepath.Join(app, "env3", "lib", "site.py"), 0o644)
-	l, err := discoverSources(app)
+	tree, err := scanTree(app)
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := tree.layout
 	if want := []string{"app.py", "conftest.py", "my-script.py", "setup.py", "test_app.py", "wsgi.py"}; !reflect.DeepEqual(l.Files, want) {
 		t.Errorf("files %v, want %v", l.Files, want)
 	}

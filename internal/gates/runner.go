@@ -19,7 +19,8 @@ type Options struct {
 	// AppDir is the app's directory; every tool runs there.
 	AppDir string
 	// Python is the app's interpreter (a virtualenv's bin/python); "" finds
-	// one: AppDir/.venv, AppDir/venv, else python3 on PATH.
+	// one: AppDir/.venv, AppDir/venv, else python3 on PATH. Every gate
+	// runs its tools with it (see the package doc).
 	Python string
 	// Env holds extra variables the env gate and the tools see (ferry.yml's
 	// non-secret env); the process environment counts too, and Env wins.
@@ -28,7 +29,9 @@ type Options struct {
 	// requirements.txt.
 	Requirements string
 	// Start is the app's start command as ferry.yml gives it (e.g.
-	// "gunicorn app:app"); the smoke gate imports its module by default.
+	// `gunicorn -w 2 "pkg:create_app()"`); by default the smoke gate
+	// imports the module it serves (pkg, never the server) and checks the
+	// app object is there, calling nothing.
 	Start string
 	// Progress, if set, hears when each gate starts and finishes, for a
 	// live terminal display.
@@ -45,7 +48,9 @@ type gateSpec struct {
 	// cost orders the start: slow gates first, so the slowest one is not
 	// left to run alone at the end.
 	cost int
-	run  func(ctx context.Context, e *runEnv, r *Result)
+	// probe: the gate asks the app's interpreter which tools it has.
+	probe bool
+	run   func(ctx context.Context, e *runEnv, r *Result)
 }
 
 // Run runs the enabled gates in parallel and returns their report. The
@@ -63,8 +68,32 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(e.tmp)
+	// Probes belong to the run: cancelled, and waited for, when it ends.
+	runCtx, cancelRun := context.WithCancel(ctx)
+	e.ctx = runCtx
+	defer func() {
+		cancelRun()
+		e.probeWG.Wait()
+	}()
+	e.trace = traceFor(e.appDir)
 
 	specs := buildSpecs(&cfg)
+	// What the gates wait for before starting their tools, the walk of the
+	// app and the interpreter's probe, starts now, side by side, rather
+	// than inside the first gate that needs it while the others wait.
+	e.probeWG.Add(1)
+	go func() {
+		defer e.probeWG.Done()
+		_, _ = e.appTree()
+	}()
+	if e.python != "" {
+		for _, s := range specs {
+			if s.enabled && s.probe {
+				e.startProbe(e.python)
+				break
+			}
+		}
+	}
 	rep := &Report{Started: time.Now(), AppDir: e.appDir, Python: e.python}
 	results := make([]Result, len(specs))
 
@@ -82,6 +111,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Report, error) {
 	if parallel == 0 {
 		parallel = runtime.NumCPU()
 	}
+	e.cores = max(1, runtime.NumCPU()/parallel)
 	sem := make(chan struct{}, parallel)
 	order := make([]int, len(specs))
 	for i := range order {
@@ -231,7 +261,7 @@ func buildSpecs(cfg *Config) []gateSpec {
 		s := d.settings(cfg)
 		specs = append(specs, gateSpec{name: d.name, tool: d.tool, enabled: **s.enabled, blocking: **s.blocking,
 			// A gate without a timeout of its own (env runs no tool) still has a bound.
-			timeout: orDur(*s.timeout, time.Minute), cost: d.cost,
+			timeout: orDur(*s.timeout, time.Minute), cost: d.cost, probe: d.probe,
 			run: func(ctx context.Context, e *runEnv, r *Result) { d.run(ctx, e, cfg, r) }})
 	}
 	for _, g := range cfg.Custom {

@@ -87,6 +87,7 @@ func execFailed(r *Result, tool string, err error) {
 // wording meant for people.
 type reportTool struct {
 	name    string // the program, and what messages call it
+	module  string // the module `python -m` runs it as (see pythonTool)
 	install string // the hint when it is not installed
 	// paths are what the user asked to check. When there are none and pick
 	// is set, pick chooses from the app's top level, and the gate is
@@ -94,10 +95,16 @@ type reportTool struct {
 	paths   []string
 	pick    func(sourceLayout) []string
 	nothing string
+	// avoid, for a tool that reads whatever lies under the directories it
+	// is given, rewrites the targets around the app's ignored directories
+	// (appTree.avoid), keeping the subdirectories keepDir accepts.
+	avoid   bool
+	keepDir func(rel string) bool
 	file    string // the report's name in the gate's scratch directory
-	// argv is the command line that runs tool on targets writing report,
-	// and the variables it needs; dir is the gate's scratch directory.
-	argv func(tool, dir, report string, targets []string) ([]string, map[string]string, error)
+	// argv is the command line that runs tool (a program, or python -m
+	// MODULE) on targets writing report, and the variables it needs; dir is
+	// the gate's scratch directory and tree the app's.
+	argv func(tool []string, dir, report string, targets []string, tree *appTree) ([]string, map[string]string, error)
 	// exitOK, when set, tells the exit codes of a run that went through;
 	// others are tool errors.
 	exitOK func(code int) bool
@@ -113,22 +120,30 @@ type reportTool struct {
 // report with parse. When it returns false the gate is settled: the tool
 // is missing, there is nothing to check, or the tool failed.
 func runReportTool[T any](ctx context.Context, e *runEnv, r *Result, t reportTool, parse func(data []byte, appDir string) (T, error)) (rep T, res procResult, ok bool) {
-	tool, ok := e.needTool(r, t.name, t.install)
+	tool, ok := e.pythonTool(ctx, r, t.name, t.module, t.install)
 	if !ok {
+		return rep, res, false
+	}
+	tree, err := e.appTree()
+	if err != nil {
+		execFailed(r, t.name, err)
 		return rep, res, false
 	}
 	targets := t.paths
 	if len(targets) == 0 && t.pick != nil {
-		layout, err := discoverSources(e.appDir)
-		if err != nil {
-			execFailed(r, t.name, err)
-			return rep, res, false
+		targets = t.pick(tree.layout)
+	}
+	if t.avoid {
+		keepDir := t.keepDir
+		if keepDir == nil {
+			keepDir = anyDir
 		}
-		if targets = t.pick(layout); len(targets) == 0 {
-			r.Status = StatusSkipped
-			r.Summary = t.nothing
-			return rep, res, false
-		}
+		targets = tree.avoid(targets, isPythonFile, keepDir)
+	}
+	if t.pick != nil && len(targets) == 0 {
+		r.Status = StatusSkipped
+		r.Summary = t.nothing
+		return rep, res, false
 	}
 	dir, err := e.gateTmp(t.name)
 	if err != nil {
@@ -136,7 +151,7 @@ func runReportTool[T any](ctx context.Context, e *runEnv, r *Result, t reportToo
 		return rep, res, false
 	}
 	report := filepath.Join(dir, t.file)
-	argv, extra, err := t.argv(tool, dir, report, targets)
+	argv, extra, err := t.argv(tool, dir, report, targets, tree)
 	if err != nil {
 		execFailed(r, t.name, err)
 		return rep, res, false
