@@ -94,6 +94,8 @@ func Test_NewCmdDeploy(t *testing.T) {
 		{name: "too many arguments", args: "a b", code: exitcode.Usage},
 		{name: "unknown flag", args: "--bogus", code: exitcode.Usage},
 		{name: "bad duration", args: "--lock-wait soon", code: exitcode.Usage},
+		{name: "lock wait longer than the agent takes", args: "--lock-wait 25h", code: exitcode.Usage},
+		{name: "negative lock wait", args: "--lock-wait -1s", code: exitcode.Usage},
 	})
 }
 
@@ -106,6 +108,9 @@ func Test_NewCmdRollback(t *testing.T) {
 		{name: "no environment", args: "", code: exitcode.Usage},
 		{name: "two environments", args: "a b", code: exitcode.Usage},
 		{name: "unknown flag", args: "prod --ref x", code: exitcode.Usage},
+		{name: "to the agent refuses", args: "prod --to a;b", code: exitcode.Usage},
+		{name: "to too short", args: "prod --to abc", code: exitcode.Usage},
+		{name: "lock wait longer than the agent takes", args: "prod --lock-wait 48h", code: exitcode.Usage},
 	})
 }
 

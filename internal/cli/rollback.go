@@ -28,6 +28,12 @@ func NewCmdRollback(f *Factory, runF func(*RollbackOptions) error) *cobra.Comman
 		Short: "Return ENV to the previous good release (or --to SHA) without reinstalling",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE:  runE(opts, &opts.Common, func(args []string) { opts.Env = args[0] }, runF, runRollback),
+		PreRunE: func(*cobra.Command, []string) error {
+			if err := checkTo(opts.To); err != nil {
+				return err
+			}
+			return checkLockWait(opts.LockWait)
+		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "a kept release: SHA prefix or release ID")
 	cmd.Flags().DurationVar(&opts.LockWait, "lock-wait", 0, "wait this long for another deploy's lock")
