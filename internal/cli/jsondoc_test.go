@@ -50,7 +50,7 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "ferry.yml"), []byte("app: x\nkeep_release: 3\nhealth: {status: two}\nenvironments:\n  l: {}\n"), 0o644)
 	bucketMissing := &faketransport.Transport{Err: fail.New(exitcode.Failed, errors.New("bucket missing-bucket does not exist"), "create it")}
-	for _, c := range []struct {
+	cases := []struct {
 		name, command string
 		dir           string
 		tr            *faketransport.Transport
@@ -80,7 +80,30 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"sandbox bad flag", "sandbox", dir, nil, []string{"sandbox", "--instances", "0"}, 2},
 		{"demo outside the checkout", "demo", dir, nil, []string{"demo"}, 2},
 		{"unknown command", "ferry", dir, nil, []string{"deplyo"}, 2},
-	} {
+		{"no command", "ferry", dir, nil, nil, 2},
+		{"help is text", "help", dir, nil, []string{"help"}, 2},
+		{"help of a command is text", "help", dir, nil, []string{"help", "deploy"}, 2},
+		{"completion is text", "completion", dir, nil, []string{"completion"}, 2},
+		{"a completion script is text", "completion bash", dir, nil, []string{"completion", "bash"}, 2},
+	}
+	// Every command has a case that succeeds and one that fails (ferry
+	// demo's success is TestDemo's, ferry sandbox's TestSandboxJSON's;
+	// help and completion only refuse).
+	succeeds, failsToo := map[string]bool{"demo": true, "sandbox": true, "help": true, "completion": true}, map[string]bool{}
+	for _, c := range cases {
+		name, _, _ := strings.Cut(c.command, " ")
+		if c.code == 0 {
+			succeeds[name] = true
+		} else {
+			failsToo[name] = true
+		}
+	}
+	for _, cmd := range cli.NewCmdRoot(cli.NewFactory(cli.IO{Getenv: func(string) string { return "" }})).Commands() {
+		if !succeeds[cmd.Name()] || !failsToo[cmd.Name()] {
+			t.Errorf("ferry %s has no --json case that succeeds and one that fails: add them here", cmd.Name())
+		}
+	}
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var edit func(*cli.Factory)
@@ -196,4 +219,31 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// Every command, given a flag it does not know, still prints one envelope
+// on stdout: usage errors are errors like the others.
+func TestJSONUsageErrorOfEveryCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	root := cli.NewCmdRoot(cli.NewFactory(cli.IO{Getenv: func(string) string { return "" }}))
+	commands := map[string][]string{"ferry": nil}
+	for _, cmd := range root.Commands() {
+		commands[cmd.Name()] = []string{cmd.Name()}
+		for _, sub := range cmd.Commands() {
+			commands[cmd.Name()+" "+sub.Name()] = []string{cmd.Name(), sub.Name()}
+		}
+	}
+	for name, args := range commands {
+		for _, bogus := range [][]string{{"--bogus", "--json"}, {"--json", "--bogus"}} {
+			t.Run(name+" "+strings.Join(bogus, " "), func(t *testing.T) {
+				t.Parallel()
+				r := ferryIn(t, dir, nil, append(append([]string(nil), args...), bogus...)...)
+				if r.code != 2 || !strings.Contains(r.err, "unknown flag: --bogus") {
+					t.Fatalf("want a usage error: %s", r)
+				}
+				checkEnvelope(t, name, r)
+			})
+		}
+	}
 }
