@@ -7,9 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/cli"
@@ -173,6 +175,12 @@ type notifyWriter struct {
 	ready chan struct{}
 }
 
+func (w *notifyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 func (w *notifyWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -244,6 +252,51 @@ func TestJSONUsageErrorOfEveryCommand(t *testing.T) {
 				}
 				checkEnvelope(t, name, r)
 			})
+		}
+	}
+}
+
+// ferry sandbox says which clients its environment reaches, and gives the
+// --endpoint-url form for the others (the claims are checked with real
+// clients by the sandbox package's TestWhichClientsHonourTheEndpointVariables).
+func TestSandboxSaysWhichClientsFollowIt(t *testing.T) {
+	t.Parallel()
+	out := &notifyWriter{ready: make(chan struct{})}
+	f := cli.NewFactory(cli.IO{In: strings.NewReader(""), Out: out, Err: &syncWriter{w: &bytes.Buffer{}}, Getenv: func(string) string { return "" }})
+	f.WorkDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- cli.Run(ctx, []string{"sandbox", "--instances", "1", "--dir", "sb"}, f) }()
+	select {
+	case <-out.ready:
+	case c := <-code:
+		t.Fatalf("sandbox exited %d before printing", c)
+	}
+	// The text is written in a few calls; all of it is there once the
+	// last line, the environment's, is.
+	for !strings.Contains(out.String(), "max_errors:") {
+		select {
+		case c := <-code:
+			t.Fatalf("sandbox exited %d:\n%s", c, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-code
+	text := out.String()
+	ssmURL := regexp.MustCompile(`export AWS_ENDPOINT_URL_SSM=(\S+)`).FindStringSubmatch(text)
+	s3URL := regexp.MustCompile(`export AWS_ENDPOINT_URL_S3=(\S+)`).FindStringSubmatch(text)
+	if ssmURL == nil || s3URL == nil {
+		t.Fatalf("no endpoint variables:\n%s", text)
+	}
+	for _, want := range []string{
+		"boto3 1.28 or later", "the AWS CLI v2 2.13 or later and v1 1.29 or later", "Debian 12's 2.9",
+		"#   aws --endpoint-url " + ssmURL[1] + " ssm describe-instance-information\n",
+		"#   aws --endpoint-url " + s3URL[1] + " s3 ls s3://ferry-sandbox\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("ferry sandbox does not say %q:\n%s", want, text)
 		}
 	}
 }
