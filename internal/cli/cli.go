@@ -200,6 +200,7 @@ Exit codes:
 		NewCmdStatus(f, nil),
 		NewCmdReleases(f, nil),
 		NewCmdUnlock(f, nil),
+		NewCmdRepair(f, nil),
 		NewCmdValidate(f, nil),
 		NewCmdSchema(f, nil),
 		NewCmdCheck(f, nil),

@@ -142,6 +142,19 @@ func Test_NewCmdUnlock(t *testing.T) {
 	})
 }
 
+func Test_NewCmdRepair(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdRepair, func(o *RepairOptions) *Common { return &o.Common }, []caseOf[RepairOptions]{
+		{name: "environment", args: "production", want: RepairOptions{Common: Common{Globals: defaults}, Env: "production"}},
+		{name: "lock wait and json", args: "production --lock-wait 2m --json",
+			want: RepairOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production", LockWait: 2 * time.Minute}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+		{name: "lock wait the agent refuses", args: "production --lock-wait 25h", code: exitcode.Usage},
+		{name: "unknown flag", args: "production --force", code: exitcode.Usage},
+	})
+}
+
 func Test_NewCmdValidate(t *testing.T) {
 	t.Parallel()
 	checkCmd(t, NewCmdValidate, func(o *ValidateOptions) *Common { return &o.Common }, []caseOf[ValidateOptions]{
@@ -200,7 +213,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "check demo deploy releases rollback sandbox schema status unlock validate"
+	want := "check demo deploy releases repair rollback sandbox schema status unlock validate"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}
