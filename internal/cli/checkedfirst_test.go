@@ -1,10 +1,12 @@
 package cli_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/cli"
+	"github.com/ferryhq/ferry/internal/testing/faketransport"
 	"github.com/ferryhq/ferry/internal/transport"
 )
 
@@ -41,7 +43,10 @@ func TestInputIsCheckedBeforeAnythingIsSent(t *testing.T) {
 			dir, _ := fakeProject(t, strings.Replace(ssmFakeConfig, c.old, c.new, 1))
 			made := false
 			r := ferryWith(t, dir, nil, func(f *cli.Factory) {
-				f.Transport = func(cli.Target) (transport.Transport, error) { made = true; return nil, nil }
+				f.Transport = func(cli.Target) (transport.Transport, error) {
+					made = true
+					return &faketransport.Transport{Err: errors.New("the fake transport was reached")}, nil
+				}
 			}, append(c.args, "--json")...)
 			if r.code != 2 || !strings.Contains(r.err, c.want) || !strings.Contains(r.err, "hint: ") {
 				t.Fatalf("want exit 2 with %q and a hint: %s", c.want, r)
