@@ -130,7 +130,12 @@ func (r *run) runCommand(ctx context.Context, spec agent.Spec, c *command, b *bu
 		}
 		spec.Source.URL = url
 	}
-	enc, err := spec.Encode()
+	spec, ref, sealedKey, err := r.seal(ctx, spec, waves)
+	if err != nil {
+		return err
+	}
+	defer r.dropSealed(ctx, sealedKey)
+	enc, err := encodeSpec(spec, ref)
 	if err != nil {
 		return fmt.Errorf("encode spec: %w", err)
 	}
