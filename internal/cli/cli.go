@@ -59,7 +59,12 @@ func Main(args []string, streams IO) int {
 // also printed on stderr for the person watching.
 func Run(ctx context.Context, args []string, f *Factory) int {
 	run := *f // each run has its own result
-	run.result = &resultSlot{}
+	run.result = &resultSlot{out: f.Out}
+	// Whatever the run writes is redacted with the secrets it learns
+	// (loadProject adds ferry.yml's); the envelope is redacted as JSON.
+	run.redact = &redactor{}
+	run.Out = redactWriter{w: f.Out, r: run.redact}
+	run.Err = redactWriter{w: f.Err, r: run.redact}
 	root := NewCmdRoot(&run)
 	root.SetArgs(args)
 	root.SetIn(run.In)
@@ -73,7 +78,7 @@ func Run(ctx context.Context, args []string, f *Factory) int {
 		cmd = root
 	}
 	if wantsJSON(cmd, args) && !askedForHelp(cmd) && !isShellCompletion(cmd) && !run.result.printed {
-		if werr := writeEnvelope(run.Out, commandName(cmd), err, run.result.value); werr != nil {
+		if werr := writeEnvelope(run.result.out, run.redact, commandName(cmd), err, run.result.value); werr != nil {
 			fmt.Fprintf(run.Err, "error: write the --json envelope: %v\n", werr)
 		}
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -36,14 +37,27 @@ type resultSlot struct {
 	// printed: the command printed its envelope itself (a server prints
 	// it when it is ready, not when it stops).
 	printed bool
+	// out is stdout as given, for the envelope, which is redacted as
+	// JSON rather than as text.
+	out io.Writer
 }
 
-func writeEnvelope(w io.Writer, command string, err error, result any) error {
+// writeEnvelope writes the envelope to w, redacted by r (nil: URL
+// credentials only).
+func writeEnvelope(w io.Writer, r *redactor, command string, err error, result any) error {
 	code := fail.Code(err)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(envelope{Schema: EnvelopeSchema, Command: command, OK: code == 0, ExitCode: code, Error: fail.ToJSON(err), Result: result})
+	if err := enc.Encode(envelope{Schema: EnvelopeSchema, Command: command, OK: code == 0, ExitCode: code, Error: fail.ToJSON(err), Result: result}); err != nil {
+		return err
+	}
+	out, err := r.redactJSON(b.Bytes())
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
 }
 
 // hidden hides an embedded field from JSON: a nil pointer under the same

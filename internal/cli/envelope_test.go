@@ -83,7 +83,7 @@ func TestNoDurationReachesJSONButInMilliseconds(t *testing.T) {
 		"validate": validateResult{File: "ferry.yml"},
 	} {
 		var b bytes.Buffer
-		if err := writeEnvelope(&b, name, nil, result); err != nil {
+		if err := writeEnvelope(&b, nil, name, nil, result); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()

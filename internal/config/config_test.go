@@ -339,7 +339,7 @@ func TestInputCheckedBeforeAnythingIsSent(t *testing.T) {
 		{"repository fd::", ssmYAML("", "      source: git\n      repository: 'fd::17'\n"), `(fd::)`, "", nil},
 		{"repository option", ssmYAML("", "      source: git\n      repository: '-oProxyCommand=x'\n"), `must not start with '-'`, "", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "-oProxyCommand=x"} }},
 		{"repository ssh host option", ssmYAML("", "      source: git\n      repository: 'ssh://-oProxyCommand=x/repo'\n"), `starting with '-', which ssh reads as an option`, "", nil},
-		{"repository with a password", ssmYAML("", "      source: git\n      repository: 'https://deploy:hunter2-token@git.example.com/app.git'\n"), `"https://deploy:xxxxx@git.example.com/app.git" holds a password`, "credentials of their own", nil},
+		{"repository with a password", ssmYAML("", "      source: git\n      repository: 'https://deploy:hunter2-token@git.example.com/app.git'\n"), `"https://deploy:***@git.example.com/app.git" holds a password`, "credentials of their own", nil},
 		{"repository over http", ssmYAML("", "      source: git\n      repository: 'http://git.example.com/app.git'\n"), `is http`, "use https", nil},
 		{"repository scp-like", ssmYAML("", "      source: git\n      repository: 'git@github.com:org/app.git'\n"), `scp-like syntax`, "ssh://git@host", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "git@github.com:org/app.git"} }},
 		{"repository ftp", ssmYAML("", "      source: git\n      repository: 'ftp://h/app.git'\n"), `uses the ftp transport`, "", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "ftp://h/app.git"} }},

@@ -244,23 +244,24 @@ func checkRepository(raw string) (string, error) {
 	return "", nil
 }
 
-// RedactURL hides the credentials of a URL: a password always, and the
-// user name of an http(s) URL, where it is often a token. Anything that
-// does not parse as a URL with credentials is returned as it is.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	} else if u.Scheme == "http" || u.Scheme == "https" {
-		u.User = url.User("xxxxx")
-	} else {
-		return raw
-	}
-	// url.String escapes what it must; the placeholders need none.
-	return u.String()
+// urlCreds is the credentials part of a URL written into any text:
+// scheme://user:password@ or scheme://token@.
+var urlCreds = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@"'<>]*)(:[^/\s@"'<>]*)?@`)
+
+// RedactURL hides the credentials of every URL in s, as the agent does:
+// a password becomes ***, and so does a user given without a password
+// (often a token). Names elsewhere in s stay.
+func RedactURL(s string) string {
+	return urlCreds.ReplaceAllStringFunc(s, func(m string) string {
+		sub := urlCreds.FindStringSubmatch(m)
+		switch {
+		case sub[3] != "":
+			return sub[1] + sub[2] + ":***@"
+		case sub[2] != "":
+			return sub[1] + "***@"
+		}
+		return m
+	})
 }
 
 // AWS's rules (Regions, S3, SSM), as their documentation and the botocore

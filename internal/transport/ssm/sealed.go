@@ -160,3 +160,7 @@ func encodeSpec(spec agent.Spec, ref *sealedRef) (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
+
+// AgentTakesSealed says whether this build's ferry-agent reads a sealed
+// part of its spec, so that apply and rollback are sent sealed.
+func AgentTakesSealed() bool { return agentTakesSealed }

@@ -218,3 +218,42 @@ func awsCLIOutput(t *testing.T, sb *sandbox.Sandbox, args ...string) string {
 	}
 	return string(out)
 }
+
+// The same through the real agent: a fleet deploys with the planted
+// secrets, serves, and none of them is in SSM's parameters or the
+// bucket. It needs the agent's side of the hardening (sealed specs);
+// until that has landed, this build's agent would get the values on its
+// command line, which is what the test refuses.
+func TestRealAgentGetsItsSecretsSealed(t *testing.T) {
+	t.Parallel()
+	if !ssm.AgentTakesSealed() {
+		t.Skip("this build's ferry-agent does not read sealed specs yet (the agent's side of the hardening)")
+	}
+	f := newFleet(t, 2, sandbox.Options{})
+	sha := f.head()
+	spec := f.spec(agent.OpApply, sha)
+	spec.Vars = map[string]string{"API_TOKEN": planted[0]}
+	spec.Health.URL = "http://probe:" + planted[2] + "@127.0.0.1:${PORT}/health"
+	rec := &recorder{}
+	res, err := f.run(testCtx(t), f.options(nil), spec, rec)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rec)
+	}
+	for _, r := range res {
+		if r.Result.ExitCode != 0 || f.serving(r.Target) != sha {
+			t.Fatalf("%s: %+v\n%s", r.Target, r.Result, rec)
+		}
+	}
+	cmds, err := awsssm.NewFromConfig(f.sb.AWSConfig()).ListCommands(context.Background(), &awsssm.ListCommandsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := leaks(string(mustJSON(t, cmds.Commands)) + awsCLIOutput(t, f.sb, "ssm", "list-commands") + rec.String() + string(mustJSON(t, res))); len(l) > 0 {
+		t.Errorf("the secrets are in SSM's parameters, the progress or the results: %v", l)
+	}
+	for _, k := range f.bucketKeys("") {
+		if strings.HasPrefix(k, "ferry/sealed/") {
+			t.Errorf("the sealed object %s is still there", k)
+		}
+	}
+}
