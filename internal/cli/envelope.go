@@ -82,7 +82,10 @@ type statusJSON struct {
 	agent.Status
 	Current  *releaseJSON `json:"current,omitempty"`
 	Previous *releaseJSON `json:"previous,omitempty"`
-	Locked   *lockJSON    `json:"locked_by,omitempty"`
+	// Bad are the kept releases that failed or went bad (an agent that
+	// lists them).
+	Bad    []releaseJSON `json:"bad,omitempty"`
+	Locked *lockJSON     `json:"locked_by,omitempty"`
 }
 
 type releaseJSON struct {
@@ -122,12 +125,32 @@ func targetsJSON(results []transport.TargetResult) []targetJSON {
 func toResultJSON(r agent.Result) resultJSON {
 	j := resultJSON{Result: r, Lock: toLockJSON(r.Lock)}
 	if s := r.Status; s != nil {
-		j.Status = &statusJSON{Status: *s, Current: toReleaseJSON(s.Current), Previous: toReleaseJSON(s.Previous), Locked: toLockJSON(s.Locked)}
+		j.Status = &statusJSON{Status: *s, Current: toReleaseJSON(s.Current), Previous: toReleaseJSON(s.Previous), Bad: badReleasesJSON(s), Locked: toLockJSON(s.Locked)}
 	}
 	for i := range r.Releases {
 		j.Releases = append(j.Releases, *toReleaseJSON(&r.Releases[i]))
 	}
 	return j
+}
+
+// badReleasesJSON is the status's list of bad releases, read through its
+// JSON form: it is there whatever the agent's Go field is called.
+func badReleasesJSON(s *agent.Status) []releaseJSON {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil
+	}
+	var v struct {
+		Bad []agent.Release `json:"bad"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	var out []releaseJSON
+	for i := range v.Bad {
+		out = append(out, *toReleaseJSON(&v.Bad[i]))
+	}
+	return out
 }
 
 func toReleaseJSON(r *agent.Release) *releaseJSON {

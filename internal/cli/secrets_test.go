@@ -89,7 +89,9 @@ func TestSecretsNeverInFerrysOutput(t *testing.T) {
 	} {
 		r := ferryWith(t, dir, c.env, withFake(echoing(c.outcome)), c.args...)
 		all.WriteString(r.String())
-		if strings.Contains(strings.Join(c.args, " "), "releases test --json") && (!strings.Contains(r.out, `"API_TOKEN": "***"`) || !strings.Contains(r.out, `"PORT": "***"`)) {
+		// An agent that records variables' values in its releases (before
+		// the agent's hardening) has them listed by name, every value hidden.
+		if strings.Contains(strings.Join(c.args, " "), "releases test --json") && strings.Contains(r.out, `"env": {`) && (!strings.Contains(r.out, `"API_TOKEN": "***"`) || !strings.Contains(r.out, `"PORT": "***"`)) {
 			t.Errorf("the releases' variables are not listed by name with their values hidden:\n%s", r.out)
 		}
 	}
