@@ -55,7 +55,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	})
 	t.Run("health that never answers", func(t *testing.T) {
 		cfg := strings.Replace(f.configText(""), fmt.Sprintf("url: http://127.0.0.1:%d/health", f.port), fmt.Sprintf("url: http://127.0.0.1:%d/health", freePort(t)), 1)
-		cfg = strings.Replace(cfg, "deadline: 15s", "deadline: 2s", 1)
+		cfg = strings.Replace(cfg, "deadline: 2m", "deadline: 2s", 1)
 		f.write("ferry.yml", cfg)
 		f.commit("health elsewhere")
 		defer func() { f.write("ferry.yml", f.configText("")); f.commit("restore config") }()

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -73,12 +74,23 @@ func runCheck(opts *CheckOptions) error {
 	}
 	opts.setResult(rep)
 	if opts.JUnit != "" {
-		if err := writeFile(opts.abs(opts.JUnit), func(w io.Writer) error { return gates.WriteJUnit(w, rep) }); err != nil {
+		if err := writeFile(opts.abs(opts.JUnit), func(w io.Writer) error { return gates.WriteJUnit(redactWriter{w: w, r: opts.redact}, rep) }); err != nil {
 			return err
 		}
 	}
 	if opts.SARIF != "" {
-		if err := writeFile(opts.abs(opts.SARIF), func(w io.Writer) error { return gates.WriteSARIF(w, rep, "") }); err != nil {
+		if err := writeFile(opts.abs(opts.SARIF), func(w io.Writer) error {
+			var b bytes.Buffer
+			if err := gates.WriteSARIF(&b, rep, ""); err != nil {
+				return err
+			}
+			out, err := opts.redact.redactJSON(b.Bytes())
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(out)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
@@ -118,11 +130,9 @@ func (c Common) runGates(ctx context.Context, cfg *config.Config, appDir, env st
 		return rep, fmt.Errorf("run gates: %w", err)
 	}
 	if md := c.Getenv("GITHUB_STEP_SUMMARY"); md != "" && c.CI.Actions {
-		f, err := os.OpenFile(md, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err == nil {
-			gates.WriteMarkdown(f, rep)
-			f.Close()
-		}
+		var b bytes.Buffer
+		gates.WriteMarkdown(&b, rep)
+		appendStepSummary(md, c.redact.text(b.String()))
 	}
 	return rep, nil
 }

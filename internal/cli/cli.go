@@ -59,7 +59,12 @@ func Main(args []string, streams IO) int {
 // also printed on stderr for the person watching.
 func Run(ctx context.Context, args []string, f *Factory) int {
 	run := *f // each run has its own result
-	run.result = &resultSlot{}
+	run.result = &resultSlot{out: f.Out}
+	// Whatever the run writes is redacted with the secrets it learns
+	// (loadProject adds ferry.yml's); the envelope is redacted as JSON.
+	run.redact = &redactor{}
+	run.Out = redactWriter{w: f.Out, r: run.redact}
+	run.Err = redactWriter{w: f.Err, r: run.redact}
 	root := NewCmdRoot(&run)
 	root.SetArgs(args)
 	root.SetIn(run.In)
@@ -72,8 +77,8 @@ func Run(ctx context.Context, args []string, f *Factory) int {
 	if cmd == nil {
 		cmd = root
 	}
-	if wantsJSON(cmd, args) && !askedForHelp(cmd) && !run.result.printed {
-		if werr := writeEnvelope(run.Out, commandName(cmd), err, run.result.value); werr != nil {
+	if wantsJSON(cmd, args) && !askedForHelp(cmd) && !isShellCompletion(cmd) && !run.result.printed {
+		if werr := writeEnvelope(run.result.out, run.redact, commandName(cmd), err, run.result.value); werr != nil {
 			fmt.Fprintf(run.Err, "error: write the --json envelope: %v\n", werr)
 		}
 	}
@@ -134,6 +139,13 @@ func wantsJSON(cmd *cobra.Command, args []string) bool {
 	return false
 }
 
+// isShellCompletion: the hidden commands a shell calls to complete a
+// command line take that line as their arguments (a --json there is a
+// word to complete) and answer in the shell's own protocol.
+func isShellCompletion(cmd *cobra.Command) bool {
+	return strings.HasPrefix(cmd.Name(), "__complete")
+}
+
 // askedForHelp: --help and --version print text, never an envelope.
 func askedForHelp(cmd *cobra.Command) bool {
 	for _, name := range []string{"help", "version"} {
@@ -184,6 +196,8 @@ Exit codes:
 		},
 	}
 	root.SetFlagErrorFunc(usageFlagError)
+	// Every command runs this first (none has a hook of its own).
+	root.PersistentPreRunE = refuseJSONForText
 	addGlobalFlags(root.PersistentFlags())
 	root.AddCommand(
 		NewCmdDeploy(f, nil),
@@ -191,13 +205,39 @@ Exit codes:
 		NewCmdStatus(f, nil),
 		NewCmdReleases(f, nil),
 		NewCmdUnlock(f, nil),
+		NewCmdRepair(f, nil),
 		NewCmdValidate(f, nil),
 		NewCmdSchema(f, nil),
 		NewCmdCheck(f, nil),
 		NewCmdSandbox(f, nil),
 		NewCmdDemo(f, nil),
 	)
+	// cobra's completion command prints its help when given no shell,
+	// without running any hook: with --json that must be an error too.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" && !c.Runnable() {
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+	}
 	return root
+}
+
+// refuseJSONForText refuses --json for the commands whose output is
+// text by nature (cobra's help and completion, and the completion
+// helpers shells call): with --json, stdout holds one envelope and
+// nothing else, so they answer with a usage error instead.
+func refuseJSONForText(cmd *cobra.Command, _ []string) error {
+	if !globalsOf(cmd).JSON {
+		return nil
+	}
+	for c := cmd; c != nil && c.HasParent(); c = c.Parent() {
+		switch name := c.Name(); {
+		case name == "help", name == "completion", strings.HasPrefix(name, "__complete"):
+			return fail.Usage(fmt.Errorf("ferry %s prints text, not JSON", name), "leave out --json")
+		}
+	}
+	return nil
 }
 
 // usageFlagError makes cobra's flag errors usage errors (exit 2) that say

@@ -94,6 +94,8 @@ func Test_NewCmdDeploy(t *testing.T) {
 		{name: "too many arguments", args: "a b", code: exitcode.Usage},
 		{name: "unknown flag", args: "--bogus", code: exitcode.Usage},
 		{name: "bad duration", args: "--lock-wait soon", code: exitcode.Usage},
+		{name: "lock wait longer than the agent takes", args: "--lock-wait 25h", code: exitcode.Usage},
+		{name: "negative lock wait", args: "--lock-wait -1s", code: exitcode.Usage},
 	})
 }
 
@@ -106,6 +108,9 @@ func Test_NewCmdRollback(t *testing.T) {
 		{name: "no environment", args: "", code: exitcode.Usage},
 		{name: "two environments", args: "a b", code: exitcode.Usage},
 		{name: "unknown flag", args: "prod --ref x", code: exitcode.Usage},
+		{name: "to the agent refuses", args: "prod --to a;b", code: exitcode.Usage},
+		{name: "to too short", args: "prod --to abc", code: exitcode.Usage},
+		{name: "lock wait longer than the agent takes", args: "prod --lock-wait 48h", code: exitcode.Usage},
 	})
 }
 
@@ -134,6 +139,19 @@ func Test_NewCmdUnlock(t *testing.T) {
 		{name: "environment", args: "staging --no-color", want: UnlockOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", NoColor: true}}, Env: "staging"}},
 		{name: "no environment", args: "", code: exitcode.Usage},
 		{name: "unknown flag", args: "staging --force", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdRepair(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdRepair, func(o *RepairOptions) *Common { return &o.Common }, []caseOf[RepairOptions]{
+		{name: "environment", args: "production", want: RepairOptions{Common: Common{Globals: defaults}, Env: "production"}},
+		{name: "lock wait and json", args: "production --lock-wait 2m --json",
+			want: RepairOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production", LockWait: 2 * time.Minute}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+		{name: "lock wait the agent refuses", args: "production --lock-wait 25h", code: exitcode.Usage},
+		{name: "unknown flag", args: "production --force", code: exitcode.Usage},
 	})
 }
 
@@ -195,7 +213,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "check demo deploy releases rollback sandbox schema status unlock validate"
+	want := "check demo deploy releases repair rollback sandbox schema status unlock validate"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/fail"
 )
 
 // DeployOptions are ferry deploy's.
@@ -38,6 +41,7 @@ Actions). Uncommitted changes are not deployed: commit them first.`,
 				opts.Env = args[0]
 			}
 		}, runF, runDeploy),
+		PreRunE: func(*cobra.Command, []string) error { return checkLockWait(opts.LockWait) },
 	}
 	cmd.Flags().StringVar(&opts.Ref, "ref", "HEAD", "the commit to deploy: a branch, tag or SHA")
 	cmd.Flags().DurationVar(&opts.LockWait, "lock-wait", 0, "wait this long for another deploy's lock instead of failing")
@@ -49,4 +53,28 @@ Actions). Uncommitted changes are not deployed: commit them first.`,
 func runDeploy(opts *DeployOptions) error {
 	o := &operation{Common: opts.Common, op: agent.OpApply, env: opts.Env, ref: opts.Ref, lockWait: opts.LockWait, skipGates: opts.SkipGates}
 	return o.run(deploySteps)
+}
+
+// maxLockWait is the longest --lock-wait the agent accepts.
+const maxLockWait = 24 * time.Hour
+
+// checkLockWait refuses a --lock-wait the agent would refuse, before
+// anything is sent.
+func checkLockWait(d time.Duration) error {
+	if d < 0 || d > maxLockWait {
+		return fail.Usage(fmt.Errorf("--lock-wait %s is out of range", d), "give a duration from 0 to 24h, such as 5m")
+	}
+	return nil
+}
+
+// toRe is what the agent accepts as a release to roll back to: a SHA
+// prefix of at least 4 characters, or a release ID.
+var toRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
+
+// checkTo refuses a --to the agent would refuse, before anything is sent.
+func checkTo(to string) error {
+	if to != "" && !toRe.MatchString(to) {
+		return fail.Usage(fmt.Errorf("--to %q is not a SHA prefix or release ID", to), "give at least 4 characters of a commit SHA, or a release ID from ferry releases ENV")
+	}
+	return nil
 }

@@ -159,7 +159,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 				t.Fatalf("good deploy: %s", r)
 			}
 			if mode == "unhealthy" {
-				f.write("ferry.yml", strings.Replace(f.configText(""), "deadline: 15s", "deadline: 2s", 1))
+				f.write("ferry.yml", strings.Replace(f.configText(""), "deadline: 2m", "deadline: 2s", 1))
 			}
 			f.setMode(mode)
 			r := f.ferry("deploy", "test", "--json")

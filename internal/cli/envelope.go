@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -36,14 +37,27 @@ type resultSlot struct {
 	// printed: the command printed its envelope itself (a server prints
 	// it when it is ready, not when it stops).
 	printed bool
+	// out is stdout as given, for the envelope, which is redacted as
+	// JSON rather than as text.
+	out io.Writer
 }
 
-func writeEnvelope(w io.Writer, command string, err error, result any) error {
+// writeEnvelope writes the envelope to w, redacted by r (nil: URL
+// credentials only).
+func writeEnvelope(w io.Writer, r *redactor, command string, err error, result any) error {
 	code := fail.Code(err)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(envelope{Schema: EnvelopeSchema, Command: command, OK: code == 0, ExitCode: code, Error: fail.ToJSON(err), Result: result})
+	if err := enc.Encode(envelope{Schema: EnvelopeSchema, Command: command, OK: code == 0, ExitCode: code, Error: fail.ToJSON(err), Result: result}); err != nil {
+		return err
+	}
+	out, err := r.redactJSON(b.Bytes())
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
 }
 
 // hidden hides an embedded field from JSON: a nil pointer under the same
@@ -68,7 +82,10 @@ type statusJSON struct {
 	agent.Status
 	Current  *releaseJSON `json:"current,omitempty"`
 	Previous *releaseJSON `json:"previous,omitempty"`
-	Locked   *lockJSON    `json:"locked_by,omitempty"`
+	// Bad are the kept releases that failed or went bad (an agent that
+	// lists them).
+	Bad    []releaseJSON `json:"bad,omitempty"`
+	Locked *lockJSON     `json:"locked_by,omitempty"`
 }
 
 type releaseJSON struct {
@@ -108,12 +125,32 @@ func targetsJSON(results []transport.TargetResult) []targetJSON {
 func toResultJSON(r agent.Result) resultJSON {
 	j := resultJSON{Result: r, Lock: toLockJSON(r.Lock)}
 	if s := r.Status; s != nil {
-		j.Status = &statusJSON{Status: *s, Current: toReleaseJSON(s.Current), Previous: toReleaseJSON(s.Previous), Locked: toLockJSON(s.Locked)}
+		j.Status = &statusJSON{Status: *s, Current: toReleaseJSON(s.Current), Previous: toReleaseJSON(s.Previous), Bad: badReleasesJSON(s), Locked: toLockJSON(s.Locked)}
 	}
 	for i := range r.Releases {
 		j.Releases = append(j.Releases, *toReleaseJSON(&r.Releases[i]))
 	}
 	return j
+}
+
+// badReleasesJSON is the status's list of bad releases, read through its
+// JSON form: it is there whatever the agent's Go field is called.
+func badReleasesJSON(s *agent.Status) []releaseJSON {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil
+	}
+	var v struct {
+		Bad []agent.Release `json:"bad"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	var out []releaseJSON
+	for i := range v.Bad {
+		out = append(out, *toReleaseJSON(&v.Bad[i]))
+	}
+	return out
 }
 
 func toReleaseJSON(r *agent.Release) *releaseJSON {

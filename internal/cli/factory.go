@@ -35,6 +35,8 @@ type Factory struct {
 	Transport TransportFactory
 
 	result *resultSlot
+	// redact hides the run's secrets in all it writes (redact.go).
+	redact *redactor
 }
 
 // TransportFactory chooses and builds the transport of one environment.
@@ -175,7 +177,11 @@ func (c Common) envelopeNow(command string, result any) error {
 	if c.result != nil {
 		c.result.printed = true
 	}
-	return writeEnvelope(c.Out, command, nil, result)
+	out := c.Out
+	if c.result != nil {
+		out = c.result.out
+	}
+	return writeEnvelope(out, c.redact, command, nil, result)
 }
 
 // project is a loaded ferry.yml and the directory that holds it.
@@ -196,6 +202,7 @@ func (c Common) loadProject(path string) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.redact.addConfig(cfg)
 	dir, err := filepath.Abs(filepath.Dir(c.abs(path)))
 	if err != nil {
 		return nil, err

@@ -301,7 +301,7 @@ func TestRunnerSteps(t *testing.T) {
 		t.Errorf("debug lines without FERRY_DEBUG:\n%s", r.err)
 	}
 	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeRolledBack)), "rollback", "test", "--json")
-	if got, want := steps(t, "rollback", r), "plan:ok: | transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | report:ok:"; got != want {
+	if got, want := steps(t, "rollback", r), "plan:ok: | choose:skipped:one server: its agent picks the previous good release | transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | report:ok:"; got != want {
 		t.Errorf("rollback steps %q, want %q", got, want)
 	}
 }

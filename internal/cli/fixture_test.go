@@ -129,7 +129,7 @@ env:
 health:
   url: http://127.0.0.1:%d/health
   version_field: version
-  deadline: 15s
+  deadline: 2m
   interval: 200ms
 stop_timeout: 5s
 %senvironments:
@@ -220,8 +220,7 @@ func ferryWith(t *testing.T, dir string, env map[string]string, edit func(*cli.F
 
 // health returns the version the app answers with, or "" when it does not.
 func (f *fixture) health() string {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", f.port))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", f.port))
 	if err != nil {
 		return ""
 	}

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/cli"
@@ -50,7 +52,7 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "ferry.yml"), []byte("app: x\nkeep_release: 3\nhealth: {status: two}\nenvironments:\n  l: {}\n"), 0o644)
 	bucketMissing := &faketransport.Transport{Err: fail.New(exitcode.Failed, errors.New("bucket missing-bucket does not exist"), "create it")}
-	for _, c := range []struct {
+	cases := []struct {
 		name, command string
 		dir           string
 		tr            *faketransport.Transport
@@ -71,6 +73,9 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"releases agent refused", "releases", dir, answering(agent.OutcomeInvalid), []string{"releases", "test"}, 2},
 		{"unlock", "unlock", dir, answering(agent.OutcomeOK), []string{"unlock", "test"}, 0},
 		{"unlock too many args", "unlock", dir, nil, []string{"unlock", "test", "prod"}, 2},
+		{"repair", "repair", dir, answering(agent.OutcomeOK, "i-0a", "i-0b"), []string{"repair", "test"}, 0},
+		{"repair locked", "repair", dir, answering(agent.OutcomeLocked), []string{"repair", "test"}, 5},
+		{"repair without env", "repair", dir, nil, []string{"repair"}, 2},
 		{"validate", "validate", dir, nil, []string{"validate"}, 0},
 		{"validate bad config", "validate", bad, nil, []string{"validate"}, 2},
 		{"schema", "schema", dir, nil, []string{"schema"}, 0},
@@ -80,7 +85,30 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"sandbox bad flag", "sandbox", dir, nil, []string{"sandbox", "--instances", "0"}, 2},
 		{"demo outside the checkout", "demo", dir, nil, []string{"demo"}, 2},
 		{"unknown command", "ferry", dir, nil, []string{"deplyo"}, 2},
-	} {
+		{"no command", "ferry", dir, nil, nil, 2},
+		{"help is text", "help", dir, nil, []string{"help"}, 2},
+		{"help of a command is text", "help", dir, nil, []string{"help", "deploy"}, 2},
+		{"completion is text", "completion", dir, nil, []string{"completion"}, 2},
+		{"a completion script is text", "completion bash", dir, nil, []string{"completion", "bash"}, 2},
+	}
+	// Every command has a case that succeeds and one that fails (ferry
+	// demo's success is TestDemo's, ferry sandbox's TestSandboxJSON's;
+	// help and completion only refuse).
+	succeeds, failsToo := map[string]bool{"demo": true, "sandbox": true, "help": true, "completion": true}, map[string]bool{}
+	for _, c := range cases {
+		name, _, _ := strings.Cut(c.command, " ")
+		if c.code == 0 {
+			succeeds[name] = true
+		} else {
+			failsToo[name] = true
+		}
+	}
+	for _, cmd := range cli.NewCmdRoot(cli.NewFactory(cli.IO{Getenv: func(string) string { return "" }})).Commands() {
+		if !succeeds[cmd.Name()] || !failsToo[cmd.Name()] {
+			t.Errorf("ferry %s has no --json case that succeeds and one that fails: add them here", cmd.Name())
+		}
+	}
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var edit func(*cli.Factory)
@@ -150,6 +178,12 @@ type notifyWriter struct {
 	ready chan struct{}
 }
 
+func (w *notifyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 func (w *notifyWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -196,4 +230,76 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// Every command, given a flag it does not know, still prints one envelope
+// on stdout: usage errors are errors like the others.
+func TestJSONUsageErrorOfEveryCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	root := cli.NewCmdRoot(cli.NewFactory(cli.IO{Getenv: func(string) string { return "" }}))
+	commands := map[string][]string{"ferry": nil}
+	for _, cmd := range root.Commands() {
+		commands[cmd.Name()] = []string{cmd.Name()}
+		for _, sub := range cmd.Commands() {
+			commands[cmd.Name()+" "+sub.Name()] = []string{cmd.Name(), sub.Name()}
+		}
+	}
+	for name, args := range commands {
+		for _, bogus := range [][]string{{"--bogus", "--json"}, {"--json", "--bogus"}} {
+			t.Run(name+" "+strings.Join(bogus, " "), func(t *testing.T) {
+				t.Parallel()
+				r := ferryIn(t, dir, nil, append(append([]string(nil), args...), bogus...)...)
+				if r.code != 2 || !strings.Contains(r.err, "unknown flag: --bogus") {
+					t.Fatalf("want a usage error: %s", r)
+				}
+				checkEnvelope(t, name, r)
+			})
+		}
+	}
+}
+
+// ferry sandbox says which clients its environment reaches, and gives the
+// --endpoint-url form for the others (the claims are checked with real
+// clients by the sandbox package's TestWhichClientsHonourTheEndpointVariables).
+func TestSandboxSaysWhichClientsFollowIt(t *testing.T) {
+	t.Parallel()
+	out := &notifyWriter{ready: make(chan struct{})}
+	f := cli.NewFactory(cli.IO{In: strings.NewReader(""), Out: out, Err: &syncWriter{w: &bytes.Buffer{}}, Getenv: func(string) string { return "" }})
+	f.WorkDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- cli.Run(ctx, []string{"sandbox", "--instances", "1", "--dir", "sb"}, f) }()
+	select {
+	case <-out.ready:
+	case c := <-code:
+		t.Fatalf("sandbox exited %d before printing", c)
+	}
+	// The text is written in a few calls; all of it is there once the
+	// last line, the environment's, is.
+	for !strings.Contains(out.String(), "max_errors:") {
+		select {
+		case c := <-code:
+			t.Fatalf("sandbox exited %d:\n%s", c, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-code
+	text := out.String()
+	ssmURL := regexp.MustCompile(`export AWS_ENDPOINT_URL_SSM=(\S+)`).FindStringSubmatch(text)
+	s3URL := regexp.MustCompile(`export AWS_ENDPOINT_URL_S3=(\S+)`).FindStringSubmatch(text)
+	if ssmURL == nil || s3URL == nil {
+		t.Fatalf("no endpoint variables:\n%s", text)
+	}
+	for _, want := range []string{
+		"boto3 1.28 or later", "the AWS CLI v2 2.13 or later and v1 1.29 or later", "Debian 12's 2.9",
+		"#   aws --endpoint-url " + ssmURL[1] + " ssm describe-instance-information\n",
+		"#   aws --endpoint-url " + s3URL[1] + " s3 ls s3://ferry-sandbox\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("ferry sandbox does not say %q:\n%s", want, text)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
@@ -104,6 +105,35 @@ func (o *operation) planRollback(ctx context.Context) error {
 	return nil
 }
 
+// chooseRelease picks, for a fleet (target ssm) rolled back without
+// --to, the one release every server goes to: each server is asked what
+// it serves and keeps (the releases op), and fleetTarget chooses. A
+// single server (local) leaves the choice to its agent.
+func (o *operation) chooseRelease(ctx context.Context) error {
+	switch {
+	case o.to != "":
+		return skip("--to names the release")
+	case o.t.env.Target != config.TargetSSM:
+		return skip("one server: its agent picks the previous good release")
+	}
+	results, err := o.t.tr.Run(ctx, o.t.baseSpec(agent.OpReleases), nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		if err := r.Result.Err(); err != nil {
+			return fail.Hint(fmt.Errorf("rollback: ask %s what it keeps: %w", r.Target, err), "nothing was changed")
+		}
+	}
+	sha, from, err := fleetTarget(o.t.name, results)
+	if err != nil {
+		return err
+	}
+	o.spec.To = sha
+	fmt.Fprintf(o.Err, "Every server of %s keeps %s healthy, the newest release before %s: rolling all %d to it\n", o.t.name, text.Short(sha), text.Short(from), len(results))
+	return nil
+}
+
 // gates runs the quality gates on the commit about to be deployed; a
 // failing blocking gate refuses the deploy (exit 6).
 func (o *operation) gates(ctx context.Context) error {
@@ -146,8 +176,11 @@ func (o *operation) transport(ctx context.Context) error {
 	t := o.t
 	if o.op == agent.OpRollback {
 		what := "the previous good release"
-		if o.to != "" {
-			what = o.to
+		if o.spec.To != "" {
+			what = o.spec.To
+			if len(what) > 12 {
+				what = text.Short(what)
+			}
 		}
 		fmt.Fprintf(o.Err, "Rolling %s back to %s\n", t.name, what)
 	} else {

@@ -88,7 +88,7 @@ func (o *operation) summarize() {
 		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", r.Target, res.Outcome, res.Release, fmtMS(res.DurationMS))
 	}
 	if o.CI.Actions {
-		appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), md.String()+"\n")
+		appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), o.redact.text(md.String()+"\n"))
 	}
 }
 

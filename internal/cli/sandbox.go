@@ -56,8 +56,11 @@ func NewCmdSandbox(f *Factory, runF func(*SandboxOptions) error) *cobra.Command 
 		Long: `Start, on 127.0.0.1 only, an emulator of AWS Systems Manager Run Command
 with --instances Linux "instances" (directories of this machine, each its
 own HOME) and an S3 server with a bucket, and print the environment that
-points ferry, the AWS CLI or boto3 at them, with a ferry.yml environment
-to paste. Deploys run for real: ferry-agent is downloaded from the bucket
+points ferry (aws-sdk-go-v2), boto3 1.28 or later and the AWS CLI (v2
+2.13 or later, v1 1.29 or later) at them, with a ferry.yml environment to
+paste. Older AWS CLIs, Debian 12's 2.9 among them, ignore that
+environment and would call real AWS: give them --endpoint-url, as
+printed. Deploys run for real: ferry-agent is downloaded from the bucket
 and run by the emulator on each instance. Ctrl-C stops the sandbox and
 the apps its instances started. With --json the same is printed as one
 JSON envelope once the sandbox serves.`,
@@ -148,12 +151,24 @@ func closeSandbox(sb *sandbox.Sandbox) {
 func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 	fmt.Fprintf(w, "# ferry sandbox: SSM Run Command at %s, S3 at %s, bucket %s\n", sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket)
 	fmt.Fprintf(w, "# %d Linux instances under %s (each is its own HOME)\n", len(sb.Instances), filepath.Join(sb.Root, "instances"))
-	fmt.Fprintln(w, "# Point ferry (or the AWS CLI, boto3) at the sandbox, and nowhere else:")
+	fmt.Fprint(w, `# Point ferry at the sandbox, and nowhere else. The same variables (and the
+# services section of the config file) point these clients at it too:
+#   aws-sdk-go-v2 (ferry itself), boto3 1.28 or later,
+#   the AWS CLI v2 2.13 or later and v1 1.29 or later.
+`)
 	fmt.Fprintln(w, "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL")
 	for _, kv := range sb.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v))
 	}
+	fmt.Fprintf(w, `
+# Older clients ignore AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_S3 and the
+# config file's endpoints, and would call real AWS instead: among them
+# the AWS CLI v2 before 2.13, such as Debian 12's 2.9. Give them the
+# endpoint on every call:
+#   aws --endpoint-url %s ssm describe-instance-information
+#   aws --endpoint-url %s s3 ls s3://%s
+`, sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket)
 	fmt.Fprint(w, `
 # An environment for ferry.yml. root ~/APP is per instance, since each
 # instance has its own HOME; give each app its own port in

@@ -180,8 +180,7 @@ func TestDeploySSMEnvironmentThroughSandbox(t *testing.T) {
 }
 
 func version(port int) string {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
 	if err != nil {
 		return ""
 	}

@@ -27,11 +27,20 @@ type envResult struct {
 // readOp runs a read-only agent operation on every server of env. The
 // result is set for --json even when a server failed.
 func (c Common) readOp(env, op string) (*target, []transport.TargetResult, *envResult, error) {
+	return c.readOpWith(env, op, nil)
+}
+
+// readOpWith is readOp with the spec changed by edit.
+func (c Common) readOpWith(env, op string, edit func(*agent.Spec)) (*target, []transport.TargetResult, *envResult, error) {
 	t, err := c.loadTarget(env, false)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	results, err := t.tr.Run(c.context(), t.baseSpec(op), nil)
+	spec := t.baseSpec(op)
+	if edit != nil {
+		edit(&spec)
+	}
+	results, err := t.tr.Run(c.context(), spec, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -22,6 +22,7 @@ var deploySteps = []step[*operation]{
 // rollbackSteps is ferry rollback.
 var rollbackSteps = []step[*operation]{
 	{name: "plan", run: (*operation).planRollback},
+	{name: "choose", run: (*operation).chooseRelease},
 	{name: "transport", run: (*operation).transport},
 	{name: "report", run: (*operation).report, always: true},
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -64,6 +63,8 @@ type Config struct {
 	File string `yaml:"-"`
 	// nodes maps dotted key paths to where they were written.
 	nodes map[string]*yaml.Node
+	// bad holds the paths whose value was of the wrong type.
+	bad map[string]bool
 }
 
 // Pip holds the options given to pip install.
@@ -159,29 +160,45 @@ func LoadIn(dir, path string) (*Config, error) {
 	return Parse(path, b)
 }
 
-// Parse decodes and validates data as the file named name.
+// Parse decodes and validates data as the file named name. Every problem
+// is reported, in file order, in one pass: a value of the wrong type does
+// not hide the checks of the values after it (only checks of that value
+// itself are left out, since its Go value is then a default).
 func Parse(name string, data []byte) (*Config, error) {
 	name = displayName(name)
+	empty := problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}.err()
+			return nil, empty.err()
 		}
-		return nil, problems{yamlSyntax(name, err)}.err()
+		return nil, problems{yamlSyntax(name, data, err)}.err()
+	}
+	if len(root.Content) == 0 {
+		return nil, empty.err()
 	}
 	c := &Config{File: name}
-	d := &decoder{file: name, paths: map[string]*yaml.Node{}}
-	if len(root.Content) == 0 {
-		return nil, problems{{File: name, Line: 1, Col: 1, Message: "the file is empty", Hint: "see docs/config.md for a complete example"}}.err()
-	}
+	d := &decoder{file: name, paths: map[string]*yaml.Node{}, bad: map[string]bool{}, aliases: map[*yaml.Node]*yaml.Node{}}
 	d.decode(root.Content[0], reflect.ValueOf(c).Elem(), "")
-	c.nodes = d.paths
-	if len(d.problems) > 0 {
-		return nil, d.problems.err()
+	var second yaml.Node
+	switch err := dec.Decode(&second); {
+	case err == nil:
+		at := &second
+		if len(second.Content) > 0 {
+			at = second.Content[0]
+		}
+		d.fail(at, "ferry.yml is one document: remove the --- line and what follows it, or merge the two", "a second YAML document starts here")
+	case !errors.Is(err, io.EOF):
+		p := yamlSyntax(name, data, err)
+		p.Message = "a second YAML document starts after the first, and " + p.Message
+		d.problems = append(d.problems, p)
 	}
+	c.nodes, c.bad = d.paths, d.bad
 	c.applyDefaults()
-	if errs := c.validate(); len(errs) > 0 {
+	errs := append(d.problems.errs(), c.validate()...)
+	if len(errs) > 0 {
+		sortByPosition(errs)
 		return nil, joinProblems(errs)
 	}
 	return c, nil
@@ -194,16 +211,61 @@ func displayName(name string) string {
 	return name
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+)
 
-func yamlSyntax(name string, err error) problem {
+// yamlSyntax locates a parse error: yaml.v3 names the line of most, and
+// none for an alias of an anchor that does not exist, which is found in
+// the text instead.
+func yamlSyntax(name string, data []byte, err error) problem {
 	p := problem{File: name, Message: err.Error(), Hint: "check the indentation and quoting around that line"}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		fmt.Sscan(m[1], &p.Line)
 		p.Col = 1
 		p.Message = m[2]
+	} else if m := unknownAnchor.FindStringSubmatch(err.Error()); m != nil {
+		p.Line, p.Col = findAlias(data, m[1])
+		p.Message = fmt.Sprintf("unknown anchor %q: the alias *%s names no anchor defined before it", m[1], m[1])
+		p.Hint = "define the anchor (&" + m[1] + ") on a value above this line, or fix the alias's name"
 	}
 	return p
+}
+
+// findAlias finds where *name is written as an alias: outside quotes and
+// comments, after a space, '[', '{', ',' or the start of a line, and
+// followed by the end of the name. 0, 0 when it cannot be found.
+func findAlias(data []byte, name string) (int, int) {
+	for i, line := range strings.Split(string(data), "\n") {
+		quote := byte(0)
+		for j := 0; j < len(line); j++ {
+			ch := line[j]
+			switch {
+			case quote != 0:
+				if ch == quote {
+					quote = 0
+				}
+				continue
+			case ch == '\'' || ch == '"':
+				quote = ch
+				continue
+			case ch == '#' && (j == 0 || line[j-1] == ' ' || line[j-1] == '\t'):
+				j = len(line)
+				continue
+			case ch != '*':
+				continue
+			}
+			if j > 0 && !strings.ContainsRune(" \t[{,:-", rune(line[j-1])) {
+				continue
+			}
+			rest := line[j+1:]
+			if strings.HasPrefix(rest, name) && (len(rest) == len(name) || strings.ContainsRune(" \t,]}", rune(rest[len(name)]))) {
+				return i + 1, j + 1
+			}
+		}
+	}
+	return 0, 0
 }
 
 func (c *Config) applyDefaults() {
@@ -291,183 +353,302 @@ func (c *Config) at(path, hint, format string, args ...any) problem {
 	return p
 }
 
+// isBad says whether path, or a value that holds it, was of the wrong
+// type: its Go value is then a default, and checking it would report
+// what the file does not say.
+func (c *Config) isBad(path string) bool {
+	path = strings.TrimSuffix(path, "#key")
+	for {
+		if c.bad[path] {
+			return true
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return c.bad[""]
+		}
+		path = path[:i]
+	}
+}
+
+// checker collects validation problems, leaving out those about values
+// that could not be decoded.
+type checker struct {
+	c    *Config
+	errs []error
+}
+
+// add reports a problem at path unless one of paths (path itself when
+// none are given) was of the wrong type.
+func (k *checker) add(path, hint, format string, args ...any) {
+	k.addFor([]string{path}, path, hint, format, args...)
+}
+
+// addFor is add for a check that reads the values at paths.
+func (k *checker) addFor(paths []string, at, hint, format string, args ...any) {
+	for _, p := range paths {
+		if k.c.isBad(p) {
+			return
+		}
+	}
+	k.errs = append(k.errs, k.c.at(at, hint, format, args...).err())
+}
+
 var (
 	appName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 	envName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
-	varName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	instance = regexp.MustCompile(`^(i|mi)-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	rateSpec = regexp.MustCompile(`^([0-9]+%?)$`)
+	varName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	instance = regexp.MustCompile(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
 )
 
 // healthVar is a ${NAME} placeholder in health.url.
 var healthVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func (c *Config) validate() []error {
-	var ps []error
-	add := func(p problem) { ps = append(ps, p.err()) }
+	k := &checker{c: c}
 	if c.App == "" {
-		add(c.at("app", "add a line such as `app: billing` at the top", "app is required"))
+		k.add("app", "add a line such as `app: billing` at the top", "app is required")
 	} else if !appName.MatchString(c.App) {
-		add(c.at("app", "use letters, digits, '.', '_' and '-' (at most 63)", "app %q is not a valid name", c.App))
+		k.add("app", "use letters, digits, '.', '_' and '-' (at most 63)", "app %q is not a valid name", c.App)
 	}
-	if err := relPath(c.Dir); err != nil {
-		add(c.at("dir", "give a path inside the repository, such as services/api", "dir %v", err))
+	if c.Dir != "." {
+		if err := relInside(c.Dir); err != nil {
+			k.add("dir", "give a path inside the repository, such as services/api", "dir %v", err)
+		}
 	}
-	if err := relPath(c.Requirements); err != nil {
-		add(c.at("requirements", "give a path relative to dir", "requirements %v", err))
+	if err := relInside(c.Requirements); err != nil {
+		k.add("requirements", "give a path relative to dir", "requirements %v", err)
 	}
-	if _, err := SplitCommand(c.Start); err != nil {
-		add(c.at("start", `write the command as you would in a shell, e.g. "python -m waitress --port 8000 app:app"`, "start: %v", err))
+	c.validateStart(k)
+	if err := plain(c.Python, maxPath); err != nil || c.Python == "" || strings.HasPrefix(c.Python, "-") {
+		k.add("python", `name the interpreter on the servers, e.g. python3 or C:\Python311\python.exe`, "python %q is not an interpreter name or path", c.Python)
 	}
 	if c.EnvFile != "" {
-		if err := relPath(c.EnvFile); err != nil {
-			add(c.at("env_file", "name a file inside the server's shared/ directory, such as .env", "env_file %v", err))
+		if err := relInside(c.EnvFile); err != nil {
+			k.add("env_file", "name a file inside the server's shared/ directory, such as .env", "env_file %v", err)
 		}
+	}
+	if len(c.Shared) > maxShared {
+		k.add("shared", "share fewer paths (a directory can hold many)", "shared lists %d paths; the agent takes at most %d", len(c.Shared), maxShared)
 	}
 	for i, s := range c.Shared {
-		if err := relPath(s); err != nil || filepath.Clean(s) == "." {
-			add(c.at(fmt.Sprintf("shared[%d]", i), "name a path inside the release, such as data or uploads", "shared path %q must be a relative path inside the release", s))
+		if err := relInside(s); err != nil {
+			k.add(fmt.Sprintf("shared[%d]", i), "name a path inside the release, such as data or uploads", "shared path %v", err)
 		}
 	}
-	for k := range c.Env {
-		if !varName.MatchString(k) {
-			add(c.at("env."+k+"#key", "variable names are letters, digits and underscores, not starting with a digit", "env: %q is not a valid variable name", k))
-		}
-	}
+	c.validateVars(k, "env", c.Env)
 	// ${NAME} takes a variable of the app (env file, then env:) on each server.
-	u, err := url.Parse(healthVar.ReplaceAllString(c.Health.URL, "1"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add(c.at("health.url", "for example http://127.0.0.1:8000/health", "health.url %q is not an http(s) URL", c.Health.URL))
+	if err := checkURL(healthVar.ReplaceAllString(c.Health.URL, "1"), "http", "https"); err != nil {
+		k.add("health.url", "for example http://127.0.0.1:8000/health", "health.url %v", err)
 	}
 	if c.Health.Status < 100 || c.Health.Status > 599 {
-		add(c.at("health.status", "an HTTP status code such as 200", "health.status %d is not an HTTP status", c.Health.Status))
+		k.add("health.status", "an HTTP status code such as 200", "health.status %d is not an HTTP status", c.Health.Status)
 	}
 	if c.Health.VersionField != "" && !varName.MatchString(c.Health.VersionField) {
-		add(c.at("health.version_field", "name a top-level JSON field such as version", "health.version_field %q is not a field name", c.Health.VersionField))
+		k.add("health.version_field", "name a top-level JSON field such as version", "health.version_field %q is not a field name", c.Health.VersionField)
+	}
+	if c.Health.Deadline > time.Hour {
+		k.add("health.deadline", "at most 1h: the agent gives up on a release that takes longer", "health.deadline %s is longer than 1h", c.Health.Deadline)
 	}
 	if c.Health.Interval > c.Health.Deadline {
-		add(c.at("health.interval", "make the interval shorter than the deadline", "health.interval %s is longer than health.deadline %s", c.Health.Interval, c.Health.Deadline))
+		k.addFor([]string{"health.interval", "health.deadline"}, "health.interval", "make the interval shorter than the deadline", "health.interval %s is longer than health.deadline %s", c.Health.Interval, c.Health.Deadline)
+	}
+	if c.StopTimeout > time.Hour {
+		k.add("stop_timeout", "at most 1h", "stop_timeout %s is longer than 1h", c.StopTimeout)
 	}
 	if c.KeepReleases < 1 || c.KeepReleases > 100 {
-		add(c.at("keep_releases", "keep between 1 and 100 releases", "keep_releases must be between 1 and 100, not %d", c.KeepReleases))
+		k.add("keep_releases", "keep between 1 and 100 releases", "keep_releases must be between 1 and 100, not %d", c.KeepReleases)
 	}
 	if c.KeepFailed < 1 || c.KeepFailed > 100 {
-		add(c.at("keep_failed", "keep between 1 and 100 failed releases", "keep_failed must be between 1 and 100, not %d", c.KeepFailed))
+		k.add("keep_failed", "keep between 1 and 100 failed releases", "keep_failed must be between 1 and 100, not %d", c.KeepFailed)
 	}
-	for _, s := range c.Pip.FindLinks {
-		if s == "" {
-			add(c.at("pip.find_links", "remove the empty entry", "pip.find_links has an empty entry"))
+	for i, s := range c.Pip.FindLinks {
+		if err := plain(s, maxPath); err != nil || s == "" || strings.HasPrefix(s, "-") {
+			at := fmt.Sprintf("pip.find_links[%d]", i)
+			if s == "" {
+				k.add(at, "remove the empty entry", "pip.find_links has an empty entry")
+			} else {
+				k.add(at, "a directory (relative entries are inside the release) or a URL", "pip.find_links entry %q is not a path or URL", RedactURL(s))
+			}
 		}
 	}
 	if c.Pip.IndexURL != "" {
-		if u, err := url.Parse(c.Pip.IndexURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			add(c.at("pip.index_url", "for example https://pypi.org/simple", "pip.index_url %q is not an http(s) URL", c.Pip.IndexURL))
+		if err := checkURL(c.Pip.IndexURL, "http", "https"); err != nil {
+			k.add("pip.index_url", "for example https://pypi.org/simple", "pip.index_url %v", err)
 		}
 	}
 	// The gates check their own fields; ferry.yml knows where each was written.
-	if err := c.Gates.Validate(func(field string) string {
-		p := c.at("gates."+field, "", "gates.%s", field)
-		return fmt.Sprintf("%s:%d:%d: gates.%s", p.File, p.Line, p.Col, field)
-	}); err != nil {
-		ps = append(ps, fail.Problems(err)...)
+	if !c.isBad("gates") {
+		if err := c.Gates.Validate(func(field string) string {
+			p := c.at("gates."+field, "", "gates.%s", field)
+			return fmt.Sprintf("%s:%d:%d: gates.%s", p.File, p.Line, p.Col, field)
+		}); err != nil {
+			k.errs = append(k.errs, fail.Problems(err)...)
+		}
 	}
 	if len(c.Environments) == 0 {
-		add(c.at("environments", "add at least one, e.g.\n  environments:\n    local:\n      target: local", "no environments are defined"))
+		k.add("environments", "add at least one, e.g.\n  environments:\n    local:\n      target: local", "no environments are defined")
 	}
 	branches := map[string]string{}
 	for _, name := range c.EnvironmentNames() {
 		e := c.Environments[name]
 		p := "environments." + name
 		if !envName.MatchString(name) {
-			add(c.at(p+"#key", "use letters, digits, '_' and '-'", "environment name %q is not valid", name))
+			k.add(p+"#key", "use letters, digits, '_' and '-'", "environment name %q is not valid", name)
 		}
 		if e.Branch != "" {
 			if other, dup := branches[e.Branch]; dup {
-				add(c.at(p+".branch", "each branch may select one environment", "branch %q already selects environment %q", e.Branch, other))
+				k.add(p+".branch", "each branch may select one environment", "branch %q already selects environment %q", e.Branch, other)
 			}
 			branches[e.Branch] = name
 		}
-		for k := range e.Env {
-			if !varName.MatchString(k) {
-				add(c.at(p+".env."+k+"#key", "variable names are letters, digits and underscores", "env: %q is not a valid variable name", k))
-			}
+		c.validateVars(k, p+".env", e.Env)
+		if n := len(c.AppEnv(name)); n > maxVars && !c.isBad("env") && !c.isBad(p+".env") {
+			k.add(p, "move variables to the env_file on the servers", "environment %s gives the app %d variables; the agent takes at most %d", name, n, maxVars)
 		}
 		if e.RunAs != "process" && e.RunAs != "service" {
-			add(c.at(p+".run_as", "process (detached, tracked by PID file) or service (Windows service / systemd unit)", "run_as %q is not process or service", e.RunAs))
+			k.add(p+".run_as", "process (detached, tracked by PID file) or service (Windows service / systemd unit)", "run_as %q is not process or service", e.RunAs)
 		}
 		switch e.Target {
 		case TargetLocal:
 			if e.SSM != nil {
-				add(c.at(p+".ssm", "remove ssm: or set target: ssm", "ssm settings on a local target"))
+				k.add(p+".ssm", "remove ssm: or set target: ssm", "ssm settings on a local target")
+			}
+			for _, part := range splitPath(e.Root) {
+				if err := portablePart(part); err != nil && part != ".." {
+					k.add(p+".root", "choose another directory name", "root %q: %v", e.Root, err)
+					break
+				}
 			}
 		case TargetSSM:
-			ps = append(ps, c.validateSSM(p, e)...)
+			c.validateSSM(k, p, e)
 		default:
-			add(c.at(p+".target", "target is local or ssm", "unknown target %q", e.Target))
+			k.add(p+".target", "target is local or ssm", "unknown target %q", e.Target)
 		}
 	}
-	return ps
+	return k.errs
 }
 
-func (c *Config) validateSSM(p string, e *Environment) []error {
-	var ps []error
-	add := func(x problem) { ps = append(ps, x.err()) }
+// validateStart mirrors what the agent asks of the start command.
+func (c *Config) validateStart(k *checker) {
+	const hint = `write the command as you would in a shell, e.g. "python -m waitress --port 8000 app:app"`
+	words, err := SplitCommand(c.Start)
+	switch {
+	case err != nil:
+		k.add("start", hint, "start: %v", err)
+	case len(words) > maxStart:
+		k.add("start", "start a script that runs the rest", "start has %d words; the agent takes at most %d", len(words), maxStart)
+	case strings.HasPrefix(words[0], "-"):
+		k.add("start", hint, "start: the program %q must not start with '-'", words[0])
+	default:
+		for _, w := range words {
+			if err := plain(w, maxValue); err != nil {
+				k.add("start", hint, "start: a word %v", err)
+				break
+			}
+		}
+	}
+}
+
+// validateVars checks the names and values of an env: section as the
+// agent will. A value is never repeated in a message: it may be a secret.
+func (c *Config) validateVars(k *checker, path string, vars map[string]string) {
+	for _, name := range sortedKeys(vars) {
+		if !varName.MatchString(name) {
+			k.add(path+"."+name+"#key", "variable names are letters, digits and underscores, not starting with a digit (at most 128)", "env: %q is not a valid variable name", name)
+		}
+		if err := plain(vars[name], maxValue); err != nil {
+			k.add(path+"."+name, "put long or multi-line values in the env_file on the servers", "env %s: the value %v", name, err)
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c *Config) validateSSM(k *checker, p string, e *Environment) {
 	if e.Root == "" {
-		add(c.at(p+".root", `the app's directory on the servers, e.g. C:\Apps\billing or /srv/billing`, "root is required for an ssm target"))
+		k.add(p+".root", `the app's directory on the servers, e.g. C:\Apps\billing or /srv/billing`, "root is required for an ssm target")
+	} else if err := checkRoot(e.Root); err != nil {
+		k.add(p+".root", `a local absolute path on the servers, e.g. C:\Apps\billing, /srv/billing or ~/billing`, "root %v", err)
 	}
 	s := e.SSM
 	if s == nil {
-		add(c.at(p, "add ssm: with region, bucket and instance_ids or tags", "target ssm needs an ssm: section"))
-		return ps
+		k.add(p, "add ssm: with region, bucket and instance_ids or tags", "target ssm needs an ssm: section")
+		return
 	}
-	if s.Region == "" {
-		add(c.at(p+".ssm", "add region: us-east-1 (or your region)", "ssm.region is required"))
+	sp := p + ".ssm"
+	switch {
+	case s.Region == "":
+		k.add(sp, "add region: us-east-1 (or your region)", "ssm.region is required")
+	case !regionRe.MatchString(s.Region):
+		k.add(sp+".region", "a Region code such as eu-west-1 or us-east-2 (aws ec2 describe-regions lists them)", "ssm.region %q is not a Region code", s.Region)
 	}
 	if s.Bucket == "" {
-		add(c.at(p+".ssm", "name the S3 bucket that carries artifacts and command output", "ssm.bucket is required"))
+		k.add(sp, "name the S3 bucket that carries artifacts and command output", "ssm.bucket is required")
+	} else if err := checkBucket(s.Bucket); err != nil {
+		k.add(sp+".bucket", "S3's rules for bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html", "ssm.bucket %q %v", s.Bucket, err)
 	}
-	if len(s.InstanceIDs) == 0 && len(s.Tags) == 0 {
-		add(c.at(p+".ssm", "list instance_ids, or select servers with tags", "ssm needs instance_ids or tags"))
+	if prefix := strings.Trim(s.Prefix, "/"); !prefixRe.MatchString(prefix) || strings.Contains("/"+prefix+"/", "/../") || strings.Contains("/"+prefix+"/", "/./") || len(prefix) > 400 {
+		k.add(sp+".prefix", "letters, digits, '.', '_', '-' and '/' between segments, such as ferry or deploy/billing (at most 400)", "ssm.prefix %q is not a key prefix", s.Prefix)
 	}
-	if len(s.InstanceIDs) > 0 && len(s.Tags) > 0 {
-		add(c.at(p+".ssm.tags", "use one way of choosing servers", "ssm: give instance_ids or tags, not both"))
+	switch {
+	case len(s.InstanceIDs) == 0 && len(s.Tags) == 0:
+		k.add(sp, "list instance_ids, or select servers with tags", "ssm needs instance_ids or tags")
+	case len(s.InstanceIDs) > 0 && len(s.Tags) > 0:
+		k.add(sp+".tags", "use one way of choosing servers", "ssm: give instance_ids or tags, not both")
 	}
+	seen := map[string]int{}
 	for i, id := range s.InstanceIDs {
+		at := fmt.Sprintf("%s.instance_ids[%d]", sp, i)
 		if !instance.MatchString(id) {
-			add(c.at(fmt.Sprintf("%s.ssm.instance_ids[%d]", p, i), "instance IDs look like i-0123456789abcdef0", "%q is not an instance ID", id))
+			k.add(at, "instance IDs look like i-0123456789abcdef0 (managed nodes: mi- and 17 hex digits)", "%q is not an instance ID", id)
+		}
+		if first, dup := seen[id]; dup {
+			k.add(at, "remove one of them", "instance %s is listed twice (first as instance_ids[%d])", id, first)
+		} else {
+			seen[id] = i
 		}
 	}
-	if !rateSpec.MatchString(s.Rollout.MaxConcurrency) || s.Rollout.MaxConcurrency == "0" || s.Rollout.MaxConcurrency == "0%" {
-		add(c.at(p+".ssm.rollout.max_concurrency", `a number of servers ("2") or a percentage ("25%")`, "max_concurrency %q is not valid", s.Rollout.MaxConcurrency))
+	for _, key := range sortedKeys(s.Tags) {
+		switch v := s.Tags[key]; {
+		case !tagKeyRe.MatchString(key):
+			k.add(sp+".tags."+key+"#key", "tag keys are 1 to 128 letters, digits, spaces and _ . : / = + - @", "tag key %q is not valid", key)
+		case v == "" || len(v) > 256:
+			k.add(sp+".tags."+key, "tag values have 1 to 256 characters", "tag %s: the value must have 1 to 256 characters", key)
+		}
 	}
-	if !rateSpec.MatchString(s.Rollout.MaxErrors) {
-		add(c.at(p+".ssm.rollout.max_errors", `a number of servers ("0") or a percentage ("10%")`, "max_errors %q is not valid", s.Rollout.MaxErrors))
+	if !maxConcurrencyRe.MatchString(s.Rollout.MaxConcurrency) || len(s.Rollout.MaxConcurrency) > 7 {
+		k.add(sp+".rollout.max_concurrency", `a number of servers from 1 ("2") or a percentage from 1% to 100% ("25%"), at most 7 characters`, "max_concurrency %q is not valid", s.Rollout.MaxConcurrency)
 	}
-	if s.Source != "archive" && s.Source != "git" {
-		add(c.at(p+".ssm.source", "archive (ferry ships the commit through S3) or git (servers fetch it)", "ssm.source %q is not archive or git", s.Source))
+	if !maxErrorsRe.MatchString(s.Rollout.MaxErrors) || len(s.Rollout.MaxErrors) > 7 {
+		k.add(sp+".rollout.max_errors", `a number of servers from 0 ("0") or a percentage from 0% to 100% ("10%"), at most 7 characters`, "max_errors %q is not valid", s.Rollout.MaxErrors)
 	}
-	if s.Source == "git" && s.Repository == "" {
-		add(c.at(p+".ssm.source", "set ssm.repository to the URL the servers fetch from", "ssm.source git needs ssm.repository"))
+	if s.Document != "" && !documentRe.MatchString(s.Document) {
+		k.add(sp+".document", "a document name or ARN: 3 to 128 letters, digits and _ - . : /", "ssm.document %q is not a document name", s.Document)
+	}
+	switch s.Source {
+	case "archive":
+	case "git":
+		if s.Repository == "" {
+			k.add(sp+".source", "set ssm.repository to the URL the servers fetch from", "ssm.source git needs ssm.repository")
+		}
+	default:
+		k.add(sp+".source", "archive (ferry ships the commit through S3) or git (servers fetch it)", "ssm.source %q is not archive or git", s.Source)
+	}
+	if s.Repository != "" {
+		if hint, err := checkRepository(s.Repository); err != nil {
+			k.add(sp+".repository", hint, "ssm.repository %v", err)
+		}
 	}
 	if s.ExecutionTimeout < time.Minute || s.ExecutionTimeout > 48*time.Hour {
-		add(c.at(p+".ssm.execution_timeout", "between 1m and 48h", "ssm.execution_timeout %s is out of range", s.ExecutionTimeout))
+		k.add(sp+".execution_timeout", "between 1m and 48h", "ssm.execution_timeout %s is out of range", s.ExecutionTimeout)
 	}
-	return ps
-}
-
-func relPath(p string) error {
-	if p == "" {
-		return errors.New("is empty")
-	}
-	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) || (len(p) > 1 && p[1] == ':') {
-		return fmt.Errorf("%q must be relative", p)
-	}
-	for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if part == ".." {
-			return fmt.Errorf("%q must not leave its directory", p)
-		}
-	}
-	return nil
 }
 
 // EnvironmentNames returns the environment names sorted.

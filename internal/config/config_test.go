@@ -2,12 +2,15 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 )
@@ -171,3 +174,230 @@ func TestLoadInReadsRelativeToItsDirectory(t *testing.T) {
 		t.Fatalf("a missing file: %v (exit %d)", err, fail.Code(err))
 	}
 }
+
+// problemsOf parses yaml and returns each problem's message and hints as
+// fail.Format prints them, one string per problem.
+func problemsOf(t *testing.T, yaml string) []string {
+	t.Helper()
+	_, err := Parse("ferry.yml", []byte(yaml))
+	if err == nil {
+		t.Fatalf("want problems, the file parsed:\n%s", yaml)
+	}
+	if fail.Code(err) != exitcode.Usage {
+		t.Fatalf("exit code %d, want usage", fail.Code(err))
+	}
+	ps := fail.Problems(err)
+	if ps == nil {
+		ps = []error{err}
+	}
+	var out []string
+	for _, p := range ps {
+		var b strings.Builder
+		fail.Format(&b, p)
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// Item 12 of the hardening issue: every problem of a file in one pass.
+func TestEveryProblemInOnePass(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string // each a substring of one problem, in file order
+	}{
+		{"a type error does not hide the checks after it",
+			"app: x\nkeep_releases: many\nhealth: {status: 9}\nenvironments: {l: {}}\n",
+			[]string{`ferry.yml:2:16: keep_releases must be a whole number`, `ferry.yml:3:18: health.status 9 is not an HTTP status`}},
+		{"a type error is not also a range error",
+			"app: x\nkeep_releases: [1]\nenvironments: {l: {}}\n",
+			[]string{`ferry.yml:2:16: keep_releases must be a whole number, not a list`}},
+		{"a section of the wrong type hides only its own checks",
+			"app: x\nenvironments:\n  p: {target: ssm, root: /srv/x, ssm: [a]}\n  q: {target: ftp}\n",
+			[]string{`ferry.yml:3:39: environments.p.ssm must be a mapping, not a list`, `ferry.yml:4:15: unknown target "ftp"`}},
+		{"every duplicate key, in maps too",
+			"app: x\napp: y\nenv:\n  A: '1'\n  A: '2'\nenvironments:\n  l: {}\n  l: {}\n",
+			[]string{`ferry.yml:2:1: app is set twice (first at 1:1)`, `ferry.yml:5:3: env.A is set twice (first at 4:3)`, `ferry.yml:8:3: environments.l is set twice (first at 7:3)`}},
+		{"an unknown anchor at its line and column",
+			"app: x\nenv: *nope\nenvironments: {l: {}}\n",
+			[]string{`ferry.yml:2:6: unknown anchor "nope"`, `hint: define the anchor (&nope)`}},
+		{"an alias used where it does not fit, where it is used",
+			"app: x\nenv: &e {A: b}\ndir: *e\nenvironments: {l: {}}\n",
+			[]string{`ferry.yml:3:6: dir must be a string, not a mapping (through alias *e; its anchor &e is at 2:6)`}},
+		{"an alias as a key",
+			"app: &a x\nenv: {*a : y}\nenvironments: {l: {}}\n",
+			[]string{`ferry.yml:2:7: an alias (*a) cannot be a key in env`}},
+		{"a merge key",
+			"app: x\nbase: &b {A: '1'}\nenvironments: {l: {env: {<<: *b}}}\n",
+			[]string{`ferry.yml:2:1: unknown key "base"`, `ferry.yml:3:26: merge keys (<<) are not supported in environments.l.env`}},
+		{"a second document",
+			"app: x\nenvironments: {l: {}}\n---\napp: y\n",
+			[]string{`ferry.yml:4:1: a second YAML document starts here`, `hint: ferry.yml is one document`}},
+		{"tags that make no sense in ferry.yml",
+			"app: x\npython: !!binary cHl0aG9uMw==\nenv: {D: !!timestamp 2026-01-01, E: !secret x, F: !!str 5}\nshared: !!set {a, b}\nenvironments: {l: {}}\n",
+			[]string{`ferry.yml:2:9: python: the tag !!binary is not allowed in ferry.yml`, `ferry.yml:3:10: env.D: the tag !!timestamp is not allowed`,
+				`ferry.yml:3:37: env.E: the tag !secret is not allowed`, `ferry.yml:4:9: shared: the tag !!set is not allowed`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := problemsOf(t, tc.yaml)
+			all := strings.Join(got, "")
+			pos := 0
+			for _, w := range tc.want {
+				i := strings.Index(all[pos:], w)
+				if i < 0 {
+					t.Fatalf("problems lack %q (in order):\n%s", w, all)
+				}
+				pos += i
+			}
+			problems := 0
+			for _, w := range tc.want {
+				if !strings.HasPrefix(w, "hint:") {
+					problems++
+				}
+			}
+			if len(got) != problems {
+				t.Errorf("%d problems, want %d:\n%s", len(got), problems, all)
+			}
+		})
+	}
+}
+
+// Aliases that make a small file expand (every environment an alias of
+// one large env:) are bounded, not expanded without end.
+func TestAliasesCannotExpandWithoutBound(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("app: x\nenv: &E\n")
+	for i := range 400 {
+		fmt.Fprintf(&b, "  V%d: x\n", i)
+	}
+	b.WriteString("environments:\n")
+	for i := range 400 {
+		fmt.Fprintf(&b, "  e%d: {env: *E}\n", i)
+	}
+	if all := strings.Join(problemsOf(t, b.String()), ""); !strings.Contains(all, "expands to more than 100000 values through aliases") {
+		t.Fatalf("problems:\n%.2000s", all)
+	}
+}
+
+// ssmYAML is a valid ssm environment with one key replaced by the test.
+func ssmYAML(app, ssm string) string {
+	return "app: x\n" + app + "environments:\n  p:\n    target: ssm\n    root: /srv/x\n    ssm:\n      region: eu-west-1\n      bucket: ferry-artifacts\n      instance_ids: [i-0123456789abcdef0]\n" + ssm
+}
+
+// Item 11 of the hardening issue: what the agent, SSM or S3 would refuse
+// is refused here, at its line with a hint, before anything is sent. Each
+// of these parsed on main; where the agent is the one that refuses, the
+// same value is given to the agent's own Validate, which must refuse it
+// too (the rules are mirrored, not invented).
+func TestInputCheckedBeforeAnythingIsSent(t *testing.T) {
+	t.Parallel()
+	long := func(n int) string { return strings.Repeat("a", n) }
+	manyVars := func(n int) string {
+		var b strings.Builder
+		b.WriteString("env:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  V%d: x\n", i)
+		}
+		return b.String()
+	}
+	words := strings.TrimSpace(strings.Repeat("w ", 65))
+	for _, tc := range []struct {
+		name, yaml, want, hint string
+		agent                  func(*agent.Spec) // the same value in a spec: the agent must refuse it
+	}{
+		// SSM and AWS.
+		{"region without a dash", ssmEdit("eu-west-1", "euwest1"), `ssm.region "euwest1" is not a Region code`, "eu-west-1", nil},
+		{"region in capitals", ssmEdit("eu-west-1", "EU-WEST-1"), `is not a Region code`, "describe-regions", nil},
+		{"bucket too short", ssmEdit("ferry-artifacts", "ab"), `ssm.bucket "ab" is 2 characters`, "bucketnamingrules", nil},
+		{"bucket with capitals", ssmEdit("ferry-artifacts", "Ferry-Artifacts"), `may hold only lowercase letters`, "bucketnamingrules", nil},
+		{"bucket with two periods", ssmEdit("ferry-artifacts", "ferry..artifacts"), `two adjacent periods`, "", nil},
+		{"bucket as an IP address", ssmEdit("ferry-artifacts", "192.168.5.4"), `formatted as an IP address`, "", nil},
+		{"bucket xn-- prefix", ssmEdit("ferry-artifacts", "xn--ferry"), `must not start with "xn--"`, "", nil},
+		{"bucket sthree- prefix", ssmEdit("ferry-artifacts", "sthree-ferry"), `must not start with "sthree-"`, "", nil},
+		{"bucket -s3alias suffix", ssmEdit("ferry-artifacts", "ferry-s3alias"), `must not end with "-s3alias"`, "", nil},
+		{"bucket --ol-s3 suffix", ssmEdit("ferry-artifacts", "ferry--ol-s3"), `must not end with "--ol-s3"`, "", nil},
+		{"bucket .mrap suffix", ssmEdit("ferry-artifacts", "ferry.mrap"), `must not end with ".mrap"`, "", nil},
+		{"bucket --x-s3 suffix", ssmEdit("ferry-artifacts", "ferry--x-s3"), `must not end with "--x-s3"`, "", nil},
+		{"bucket of 64", ssmEdit("ferry-artifacts", long(64)), `is 64 characters`, "", nil},
+		{"prefix with an empty segment", ssmYAML("", "      prefix: a//b\n"), `ssm.prefix "a//b" is not a key prefix`, "letters, digits", nil},
+		{"prefix climbing", ssmYAML("", "      prefix: ../x\n"), `ssm.prefix "../x"`, "", nil},
+		{"document with a space", ssmYAML("", "      document: My Document\n"), `ssm.document "My Document" is not a document name`, "3 to 128", nil},
+		{"document too short", ssmYAML("", "      document: ab\n"), `ssm.document "ab"`, "", nil},
+		{"max_concurrency 0%", ssmYAML("", "      rollout: {max_concurrency: 0%}\n"), `max_concurrency "0%" is not valid`, "from 1", nil},
+		{"max_concurrency 101%", ssmYAML("", "      rollout: {max_concurrency: 101%}\n"), `max_concurrency "101%"`, "", nil},
+		{"max_concurrency leading zero", ssmYAML("", "      rollout: {max_concurrency: '007'}\n"), `max_concurrency "007"`, "", nil},
+		{"max_concurrency of 8 characters", ssmYAML("", "      rollout: {max_concurrency: '10000000'}\n"), `max_concurrency "10000000"`, "at most 7", nil},
+		{"max_errors 101%", ssmYAML("", "      rollout: {max_errors: 101%}\n"), `max_errors "101%" is not valid`, "from 0", nil},
+		{"max_errors 00", ssmYAML("", "      rollout: {max_errors: '00'}\n"), `max_errors "00"`, "", nil},
+		{"an instance twice", ssmEdit("[i-0123456789abcdef0]", "[i-0123456789abcdef0, i-0123456789abcdef0]"), `instance i-0123456789abcdef0 is listed twice`, "remove one", nil},
+		{"a managed node ID of 8 digits", ssmEdit("i-0123456789abcdef0", "mi-01234567"), `"mi-01234567" is not an instance ID`, "mi-", nil},
+		{"an empty tag value", "app: x\nenvironments:\n  p: {target: ssm, root: /srv/x, ssm: {region: eu-west-1, bucket: ferry-a, tags: {Role: ''}}}\n", `tag Role: the value must have 1 to 256 characters`, "", nil},
+		// ssm.repository: what git would run or read as an option.
+		{"repository ext::", ssmYAML("", "      source: git\n      repository: 'ext::sh -c touch% /tmp/pwned'\n"), `transport::address form (ext::)`, "https://", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "ext::sh -c touch% /tmp/pwned"} }},
+		{"repository fd::", ssmYAML("", "      source: git\n      repository: 'fd::17'\n"), `(fd::)`, "", nil},
+		{"repository option", ssmYAML("", "      source: git\n      repository: '-oProxyCommand=x'\n"), `must not start with '-'`, "", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "-oProxyCommand=x"} }},
+		{"repository ssh host option", ssmYAML("", "      source: git\n      repository: 'ssh://-oProxyCommand=x/repo'\n"), `starting with '-', which ssh reads as an option`, "", nil},
+		{"repository with a password", ssmYAML("", "      source: git\n      repository: 'https://deploy:hunter2-token@git.example.com/app.git'\n"), `"https://deploy:***@git.example.com/app.git" holds a password`, "credentials of their own", nil},
+		{"repository over http", ssmYAML("", "      source: git\n      repository: 'http://git.example.com/app.git'\n"), `is http`, "use https", nil},
+		{"repository scp-like", ssmYAML("", "      source: git\n      repository: 'git@github.com:org/app.git'\n"), `scp-like syntax`, "ssh://git@host", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "git@github.com:org/app.git"} }},
+		{"repository ftp", ssmYAML("", "      source: git\n      repository: 'ftp://h/app.git'\n"), `uses the ftp transport`, "", func(s *agent.Spec) { s.Source = agent.Source{Kind: "git", URL: "ftp://h/app.git"} }},
+		// The agent's limits.
+		{"257 variables", ssmYAML(manyVars(257), ""), `gives the app 257 variables; the agent takes at most 256`, "env_file", func(s *agent.Spec) {
+			for i := range 257 {
+				s.Vars[fmt.Sprintf("V%d", i)] = "x"
+			}
+		}},
+		{"a variable name of 129", ssmYAML("env: {"+long(129)+": x}\n", ""), `is not a valid variable name`, "at most 128", func(s *agent.Spec) { s.Vars[long(129)] = "x" }},
+		{"a value of 4097 bytes", ssmYAML("env: {BIG: "+long(4097)+"}\n", ""), `env BIG: the value is 4097 bytes, more than the 4096`, "env_file", func(s *agent.Spec) { s.Vars["BIG"] = long(4097) }},
+		{"a value with a newline", ssmYAML("env: {KEY: \"line1\\nline2\"}\n", ""), `env KEY: the value holds a control character`, "env_file", func(s *agent.Spec) { s.Vars["KEY"] = "line1\nline2" }},
+		{"root with a device name", ssmEdit("root: /srv/x", `root: 'C:\Apps\CON'`), `is a Windows device name`, "absolute path", func(s *agent.Spec) { s.Root = `C:\Apps\CON` }},
+		{"root with a trailing dot", ssmEdit("root: /srv/x", "root: /srv/app./x"), `ends with a dot or a space`, "", func(s *agent.Spec) { s.Root = "/srv/app./x" }},
+		{"root on a share", ssmEdit("root: /srv/x", `root: '\\server\share\app'`), `is a network, device`, "", func(s *agent.Spec) { s.Root = `\\server\share\app` }},
+		{"root relative", ssmEdit("root: /srv/x", "root: srv/x"), `must be an absolute path`, "", func(s *agent.Spec) { s.Root = "srv/x" }},
+		{"root a filesystem root", ssmEdit("root: /srv/x", "root: /"), `is a filesystem root`, "", func(s *agent.Spec) { s.Root = "/" }},
+		{"shared device name", ssmYAML("shared: [nul.txt]\n", ""), `is a Windows device name`, "data or uploads", func(s *agent.Spec) { s.Shared = []string{"nul.txt"} }},
+		{"env_file an option", ssmYAML("env_file: -rf\n", ""), `must not start with '-'`, "", func(s *agent.Spec) { s.EnvFile = "-rf" }},
+		{"requirements a device", ssmYAML("requirements: reqs/aux.txt\n", ""), `component "aux.txt" is a Windows device name`, "", func(s *agent.Spec) { s.Requirements = "reqs/aux.txt" }},
+		{"dir an option", ssmYAML("dir: -x\n", ""), `dir "-x" must not start with '-'`, "", func(s *agent.Spec) { s.Source.Subdir = "-x" }},
+		{"start of 65 words", ssmYAML("start: "+words+"\n", ""), `start has 65 words; the agent takes at most 64`, "script", func(s *agent.Spec) { s.Start = strings.Fields(words) }},
+		{"start an option", ssmYAML("start: -x app.py\n", ""), `the program "-x" must not start with '-'`, "", func(s *agent.Spec) { s.Start = []string{"-x", "app.py"} }},
+		{"python an option", ssmYAML("python: -c\n", ""), `python "-c" is not an interpreter`, "python3", func(s *agent.Spec) { s.Python = "-c" }},
+		{"find_links an option", ssmYAML("pip: {find_links: [-e]}\n", ""), `pip.find_links entry "-e"`, "", func(s *agent.Spec) { s.Pip.FindLinks = []string{"-e"} }},
+		{"index_url without a host", ssmYAML("pip: {index_url: 'https:///simple'}\n", ""), `pip.index_url "https:///simple" is not an http(s) URL with a host`, "pypi.org", func(s *agent.Spec) { s.Pip.IndexURL = "https:///simple" }},
+		{"health.url without a host", ssmYAML("health: {url: 'http:///health'}\n", ""), `health.url "http:///health" is not an http(s) URL with a host`, "", func(s *agent.Spec) { s.Health.URL = "http:///health" }},
+		{"health.deadline of 2h", ssmYAML("health: {deadline: 2h}\n", ""), `health.deadline 2h0m0s is longer than 1h`, "", func(s *agent.Spec) { s.Health.Deadline = 2 * time.Hour }},
+		{"stop_timeout of 2h", ssmYAML("stop_timeout: 2h\n", ""), `stop_timeout 2h0m0s is longer than 1h`, "", func(s *agent.Spec) { s.StopTimeout = 2 * time.Hour }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			all := strings.Join(problemsOf(t, tc.yaml), "")
+			if !regexp.MustCompile(`^error: ferry\.yml:\d+:\d+: `).MatchString(all) || !strings.Contains(all, tc.want) || !strings.Contains(all, "hint: ") || !strings.Contains(all, tc.hint) {
+				t.Fatalf("want ferry.yml:LINE:COL: …%s… with hint …%s…, got:\n%s", tc.want, tc.hint, all)
+			}
+			if tc.agent != nil {
+				s := validSpec()
+				if err := s.Validate(); err != nil {
+					t.Fatalf("the base spec is invalid: %v", err)
+				}
+				tc.agent(&s)
+				if err := s.Validate(); err == nil {
+					t.Errorf("the agent accepts what ferry.yml refuses: the rule is not the agent's")
+				}
+			}
+		})
+	}
+}
+
+// validSpec is an apply spec the agent accepts.
+func validSpec() agent.Spec {
+	return agent.Spec{Protocol: agent.Protocol, Op: agent.OpApply, Root: "/srv/x", App: "x", Environment: "p",
+		SHA: strings.Repeat("a", 40), Source: agent.Source{Kind: "git", URL: "https://git.example.com/x.git", Subdir: "."},
+		Start: []string{"python", "app.py"}, Python: "python3", Requirements: "requirements.txt", Vars: map[string]string{},
+		Health:      agent.HealthSpec{URL: "http://127.0.0.1:8000/health", Status: 200, Deadline: time.Minute, Interval: time.Second},
+		StopTimeout: 10 * time.Second, KeepReleases: 5, KeepFailed: 3}
+}
+
+// ssmEdit is the valid ssm environment with old replaced by new.
+func ssmEdit(old, new string) string { return strings.Replace(ssmYAML("", ""), old, new, 1) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,12 +39,14 @@ type problems []problem
 
 // err joins the problems into one usage error that fail.Format prints
 // one by one, each with its hint.
-func (ps problems) err() error {
+func (ps problems) err() error { return joinProblems(ps.errs()) }
+
+func (ps problems) errs() []error {
 	errs := make([]error, len(ps))
 	for i, p := range ps {
 		errs[i] = p.err()
 	}
-	return joinProblems(errs)
+	return errs
 }
 
 func joinProblems(errs []error) error {
@@ -51,6 +54,32 @@ func joinProblems(errs []error) error {
 		return errs[0]
 	}
 	return fail.Usage(errors.Join(errs...))
+}
+
+// position is where an error's message says it is (FILE:LINE:COL: …), so
+// that problems found by different passes are reported in file order.
+var position = regexp.MustCompile(`^.*?:(\d+):(\d+): `)
+
+// sortByPosition orders errs by the line and column their messages
+// start with; errors without one keep their place after those before them.
+func sortByPosition(errs []error) {
+	key := func(e error) (int, int, bool) {
+		m := position.FindStringSubmatch(e.Error())
+		if m == nil {
+			return 0, 0, false
+		}
+		l, _ := strconv.Atoi(m[1])
+		c, _ := strconv.Atoi(m[2])
+		return l, c, true
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		li, ci, oki := key(errs[i])
+		lj, cj, okj := key(errs[j])
+		if !oki || !okj {
+			return false
+		}
+		return li < lj || (li == lj && ci < cj)
+	})
 }
 
 // decoder walks yaml nodes against Go types by reflection instead of using
@@ -62,17 +91,45 @@ type decoder struct {
 	// paths records where each dotted key path was written, so later
 	// validation can point at the line.
 	paths map[string]*yaml.Node
+	// bad holds the paths whose value could not be decoded: validation
+	// says nothing more about them (their Go value is a default, not what
+	// the file says).
+	bad map[string]bool
+	// aliases maps the stand-in of an aliased value (placed where the
+	// alias is written) to the alias, so that messages name both.
+	aliases map[*yaml.Node]*yaml.Node
+	// nodes counts the values decoded: aliases can make a short file
+	// expand without bound ("billion laughs").
+	nodes int
 }
+
+// maxNodes bounds what a file may expand to through aliases.
+const maxNodes = 100000
 
 func (d *decoder) fail(n *yaml.Node, hint, format string, args ...any) {
 	p := problem{File: d.file, Message: fmt.Sprintf(format, args...), Hint: hint}
 	if n != nil {
 		p.Line, p.Col = n.Line, n.Column
+		if a := d.aliases[n]; a != nil {
+			p.Message += fmt.Sprintf(" (through alias *%s; its anchor &%s is at %d:%d)", a.Value, a.Value, a.Alias.Line, a.Alias.Column)
+		}
 	}
 	d.problems = append(d.problems, p)
 }
 
+// failAt is fail for the value at path: validation skips that path after.
+func (d *decoder) failAt(path string, n *yaml.Node, hint, format string, args ...any) {
+	d.bad[path] = true
+	d.fail(n, hint, format, args...)
+}
+
 var durationType = reflect.TypeOf(time.Duration(0))
+
+// coreTags are the tags of YAML's core schema: plain strings, numbers,
+// booleans, null, lists and mappings, the only values ferry.yml has. An
+// explicit tag outside them (!!binary, !!timestamp, !!set, a local !tag)
+// asks for a value ferry.yml cannot hold, and is refused.
+var coreTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true}
 
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
@@ -96,11 +153,41 @@ func kindName(n *yaml.Node) string {
 	return fmt.Sprintf("the string %q", n.Value)
 }
 
+// resolve follows an alias to its anchored value. The value it returns
+// for an alias is a stand-in placed where the alias is written: a wrong
+// type is reported where the alias is used, naming the anchor, while
+// what the anchored value holds is reported where it is written.
+func (d *decoder) resolve(n *yaml.Node, path string) (*yaml.Node, bool) {
+	if n.Kind != yaml.AliasNode {
+		return n, true
+	}
+	if n.Alias == nil {
+		d.failAt(path, n, "define the anchor (&"+n.Value+") before the alias that uses it", "unknown anchor %q", n.Value)
+		return nil, false
+	}
+	stand := *n.Alias
+	stand.Line, stand.Column = n.Line, n.Column
+	d.aliases[&stand] = n
+	return &stand, true
+}
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+	if d.nodes++; d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.failAt(path, n, "use fewer aliases: ferry.yml is small", "the file expands to more than %d values through aliases", maxNodes)
+		}
+		d.bad[path] = true
+		return
+	}
+	n, ok := d.resolve(n, path)
+	if !ok {
+		return
 	}
 	d.paths[path] = n
+	if n.Style&yaml.TaggedStyle != 0 && !coreTags[n.Tag] {
+		d.failAt(path, n, "remove the tag: ferry.yml holds plain strings, numbers, booleans, lists and mappings", "%s: the tag %s is not allowed in ferry.yml", displayPath(path), n.Tag)
+		return
+	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // keep the default
 	}
@@ -113,12 +200,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if v.Type() == durationType {
 		if n.Kind != yaml.ScalarNode {
-			d.fail(n, `write a duration such as "30s", "2m" or "1h30m"`, "%s must be a duration, not %s", path, kindName(n))
+			d.failAt(path, n, `write a duration such as "30s", "2m" or "1h30m"`, "%s must be a duration, not %s", path, kindName(n))
 			return
 		}
 		dur, err := time.ParseDuration(n.Value)
 		if err != nil || dur < 0 {
-			d.fail(n, `write a duration such as "30s", "2m" or "1h30m"`, "%s: %q is not a duration", path, n.Value)
+			d.failAt(path, n, `write a duration such as "30s", "2m" or "1h30m"`, "%s: %q is not a duration", path, n.Value)
 			return
 		}
 		v.SetInt(int64(dur))
@@ -129,17 +216,27 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeStruct(n, v, path)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.fail(n, "", "%s must be a mapping, not %s", path, kindName(n))
+			d.failAt(path, n, "", "%s must be a mapping, not %s", path, kindName(n))
 			return
 		}
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
+		seen := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
+			if !d.key(k, path) {
+				continue
+			}
+			sub := path + "." + k.Value
+			if first := seen[k.Value]; first != nil {
+				d.fail(k, "remove one of them", "%s is set twice (first at %d:%d)", sub, first.Line, first.Column)
+				continue
+			}
+			seen[k.Value] = k
 			elem := reflect.New(v.Type().Elem()).Elem()
-			d.decode(val, elem, path+"."+k.Value)
-			d.paths[path+"."+k.Value+"#key"] = k
+			d.decode(val, elem, sub)
+			d.paths[sub+"#key"] = k
 			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
 		}
 	case reflect.Slice:
@@ -149,7 +246,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, "", "%s must be a list, not %s", path, kindName(n))
+			d.failAt(path, n, "", "%s must be a list, not %s", path, kindName(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -159,39 +256,59 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(s)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			d.fail(n, "", "%s must be a string, not %s", path, kindName(n))
+			d.failAt(path, n, "", "%s must be a string, not %s", path, kindName(n))
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
-			d.fail(n, "write true or false", "%s must be true or false, not %s", path, kindName(n))
+			d.failAt(path, n, "write true or false", "%s must be true or false, not %s", path, kindName(n))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		i, err := strconv.ParseInt(n.Value, 10, 64)
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
-			d.fail(n, "", "%s must be a whole number, not %s", path, kindName(n))
+			d.failAt(path, n, "", "%s must be a whole number, not %s", path, kindName(n))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil {
-			d.fail(n, "", "%s must be a number, not %s", path, kindName(n))
+			d.failAt(path, n, "", "%s must be a number, not %s", path, kindName(n))
 			return
 		}
 		v.SetFloat(f)
 	default:
-		d.fail(n, "", "%s: unsupported type %s", path, v.Type())
+		d.failAt(path, n, "", "%s: unsupported type %s", path, v.Type())
 	}
+}
+
+// key checks a mapping key: a plain string, not an alias, a merge (<<),
+// a tag or a list. It reports and returns false otherwise.
+func (d *decoder) key(k *yaml.Node, path string) bool {
+	in := displayPath(path)
+	switch {
+	case k.Kind == yaml.AliasNode:
+		d.fail(k, "write the key itself", "an alias (*%s) cannot be a key in %s", k.Value, in)
+	case k.Tag == "!!merge":
+		d.bad[path] = true
+		d.fail(k, "write the keys out: ferry.yml does not merge mappings; an alias (*name) can stand for a whole value", "merge keys (<<) are not supported in %s", in)
+	case k.Kind != yaml.ScalarNode:
+		d.fail(k, "keys are plain names", "a key in %s must be a string, not %s", in, kindName(k))
+	case k.Style&yaml.TaggedStyle != 0 && k.Tag != "!!str":
+		d.fail(k, "remove the tag", "the key %q in %s has the tag %s, which ferry.yml does not allow", k.Value, in, k.Tag)
+	default:
+		return true
+	}
+	return false
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, "", "%s must be a mapping, not %s", displayPath(path), kindName(n))
+		d.failAt(path, n, "", "%s must be a mapping, not %s", displayPath(path), kindName(n))
 		return
 	}
 	fields := map[string]int{}
@@ -202,19 +319,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			fields[name] = i
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if !d.key(k, path) {
+			continue
+		}
 		key := k.Value
 		sub := key
 		if path != "" {
 			sub = path + "." + key
 		}
-		if seen[key] {
-			d.fail(k, "remove one of them", "%s is set twice", sub)
+		if first := seen[key]; first != nil {
+			d.fail(k, "remove one of them", "%s is set twice (first at %d:%d)", sub, first.Line, first.Column)
 			continue
 		}
-		seen[key] = true
+		seen[key] = k
 		idx, ok := fields[key]
 		if !ok {
 			hint := ""

@@ -123,7 +123,7 @@ env_file: .env
 health:
   url: http://127.0.0.1:${PORT}/health
   version_field: version
-  deadline: 20s
+  deadline: 60s
   interval: 200ms
 `, app, app) + s.Environment(app, r)
 }

@@ -1,7 +1,9 @@
 // Package sandbox runs, on loopback, everything ferry's ssm transport talks
 // to: the SSM Run Command emulator with a set of Linux "instances" (plain
 // directories) and an in-process S3 server with a bucket. It gives back the
-// endpoints and the environment that point any AWS client at them, so that
+// endpoints and the environment that point AWS clients at them (those that
+// read AWS_ENDPOINT_URL_<SERVICE>; older ones need the endpoints as
+// --endpoint-url), so that
 // `ferry sandbox`, `ferry demo` and end-to-end tests deploy exactly as they
 // would to AWS, without an account and without leaving 127.0.0.1.
 package sandbox
@@ -211,10 +213,16 @@ func (s *Sandbox) writeClientFiles() error {
 	return nil
 }
 
-// Env is the environment that points AWS clients (SDKs, the AWS CLI, boto3)
-// at the sandbox: per-service endpoints, dummy credentials, region, and
-// config files that ask for path-style S3 addressing. Combine it with
-// Environ to be sure nothing from the caller's AWS setup wins.
+// Env is the environment that points AWS clients at the sandbox:
+// per-service endpoints, dummy credentials, region, and config files that
+// ask for path-style S3 addressing and name the endpoints again. Only
+// clients that read AWS_ENDPOINT_URL_<SERVICE> (or the config file's
+// services section) follow it: aws-sdk-go-v2, boto3 1.28 or later, the
+// AWS CLI v2 2.13 or later and v1 1.29 or later. Older ones, such as
+// Debian 12's AWS CLI 2.9, go to real AWS unless given --endpoint-url
+// (TestWhichClientsHonourTheEndpointVariables checks this machine's).
+// Combine it with Environ to be sure nothing from the caller's AWS setup
+// wins.
 func (s *Sandbox) Env() []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SSM=" + s.SSMEndpoint,

@@ -47,7 +47,7 @@ func TestAWSCLIv2(t *testing.T) {
 		Status, StatusDetails, StandardOutputContent, PluginName string
 		ResponseCode                                             int
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := giveUpAt(t)
 	for {
 		out := run(t, cli, append([]string{"ssm", "get-command-invocation", "--command-id", c.CommandId, "--instance-id", id}, common...)...)
 		if err := json.Unmarshal(out, &inv); err != nil {

@@ -71,6 +71,9 @@ type Emulator struct {
 	commandOrder    []*command // oldest first
 	visibilityDelay time.Duration
 	closed          bool
+	// running counts the scripts running now, on every instance and for
+	// every command; peak is the most that ran at once (see PeakRunning).
+	running, peak int
 
 	closing   chan struct{}
 	ctx       context.Context
@@ -154,6 +157,30 @@ func (e *Emulator) Close() error {
 		}
 	}
 	return nil
+}
+
+// PeakRunning is the largest number of invocations that ran at the same
+// time since the emulator started (or since ResetPeak), over every
+// command: what a fleet-wide MaxConcurrency must bound. An invocation
+// runs from the moment the service delivers it until its script ends.
+func (e *Emulator) PeakRunning() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.peak
+}
+
+// Running is the number of invocations running now.
+func (e *Emulator) Running() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running
+}
+
+// ResetPeak starts a new measure of PeakRunning from what runs now.
+func (e *Emulator) ResetPeak() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.peak = e.running
 }
 
 // wakeAllLocked nudges every unfinished command's scheduler after a change

@@ -53,6 +53,7 @@ func (e *Emulator) execute(c *command, inv *invocation, inst Instance, stop <-ch
 
 	e.mu.Lock()
 	inv.running = false
+	e.running--
 	switch {
 	case inv.stopReason == detailUndeliverable:
 		inv.finishLocked(detailUndeliverable, -1, res.ended)

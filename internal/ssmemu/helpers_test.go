@@ -136,10 +136,23 @@ func errorCode(err error) string {
 	return ""
 }
 
+// ctx is a call's context. It ends only near the test binary's own
+// deadline (go test -timeout): a loaded machine is slow, not wrong, and a
+// call that hangs still fails with a message before the binary is killed.
 func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	c, cancel := context.WithDeadline(context.Background(), giveUpAt(t))
 	t.Cleanup(cancel)
 	return c
+}
+
+// giveUpAt is when a wait gives up: shortly before the test binary's
+// deadline, so that no wait has a deadline of its own that a loaded
+// scheduler could miss.
+func giveUpAt(t *testing.T) time.Time {
+	if d, ok := t.Deadline(); ok {
+		return d.Add(-30 * time.Second)
+	}
+	return time.Now().Add(24 * time.Hour)
 }
 
 func (f *fixture) send(t *testing.T, in *ssm.SendCommandInput) string {
@@ -163,7 +176,7 @@ var terminal = map[string]bool{"Success": true, "Failed": true, "TimedOut": true
 // wait polls GetCommandInvocation as ferry does, treating InvocationDoesNotExist as "not yet".
 func (f *fixture) wait(t *testing.T, cmdID, instID string) *ssm.GetCommandInvocationOutput {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := giveUpAt(t)
 	for time.Now().Before(deadline) {
 		out, err := f.ssm.GetCommandInvocation(ctx(t), &ssm.GetCommandInvocationInput{CommandId: &cmdID, InstanceId: &instID})
 		if err != nil && errorCode(err) != "InvocationDoesNotExist" {
@@ -200,7 +213,7 @@ type ssmCommand struct {
 // eventually retries cond until it holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := giveUpAt(t)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return

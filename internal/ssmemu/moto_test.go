@@ -19,33 +19,49 @@ import (
 )
 
 // startMoto runs moto's server on a free loopback port and returns its URL.
+// The port is free when chosen, but another process may take it before
+// moto binds it: then moto exits, and it is started again on another.
 func startMoto(t *testing.T, py string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = isolatedEnv(t)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	client := newSSMClient(url, &recorder{next: &httpTransport})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := giveUpAt(t)
 	for {
-		if _, err := client.ListCommands(ctx(t), &ssm.ListCommandsInput{}); err == nil {
-			return url
-		} else if time.Now().After(deadline) {
-			t.Fatalf("moto did not come up: %v", err)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		cmd.Env = isolatedEnv(t)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start moto: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+		url := "http://127.0.0.1:" + strconv.Itoa(port)
+		client := newSSMClient(url, &recorder{next: &httpTransport})
+		for {
+			select {
+			case <-exited:
+				// It could not bind the port (or died): another port.
+			default:
+				if _, err := client.ListCommands(ctx(t), &ssm.ListCommandsInput{}); err == nil {
+					return url
+				} else if time.Now().After(deadline) {
+					t.Fatalf("moto did not come up: %v", err)
+				}
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("moto did not come up")
+		}
 	}
 }
 

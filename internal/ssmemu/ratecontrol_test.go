@@ -52,6 +52,10 @@ func maxOverlap(t *testing.T, dir string, want int) int {
 	return peak
 }
 
+// MaxConcurrency bounds how many invocations of a command run at once.
+// The emulator's own count (PeakRunning) is exact: the service delivers
+// up to the limit at once. The intervals the scripts record can only
+// overlap less (a loaded machine starts them late), never more.
 func TestMaxConcurrency(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -71,10 +75,41 @@ func TestMaxConcurrency(t *testing.T) {
 					t.Fatalf("%s: %s", id, out.Status)
 				}
 			}
-			if peak := maxOverlap(t, f.shared, 6); peak != tc.want {
-				t.Errorf("at most %d scripts ran at once, want exactly %d", peak, tc.want)
+			if peak := f.emu.PeakRunning(); peak != tc.want {
+				t.Errorf("the emulator ran at most %d at once, want exactly %d", peak, tc.want)
+			}
+			if peak := maxOverlap(t, f.shared, 6); peak > tc.want {
+				t.Errorf("%d scripts overlapped, more than %d", peak, tc.want)
 			}
 		})
+	}
+}
+
+// PeakRunning counts every command's invocations together: two commands
+// of two invocations each, all four held running until released.
+func TestPeakRunningSpansCommands(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{instances: 4})
+	hold := script(`touch "$SHARED/started.$SSMEMU_INSTANCE_ID"`, `while [ ! -f "$SHARED/go" ]; do sleep 0.02; done`)
+	a := f.send(t, &ssm.SendCommandInput{InstanceIds: f.ids[:2], MaxConcurrency: aws.String("2"), Parameters: hold})
+	b := f.send(t, &ssm.SendCommandInput{InstanceIds: f.ids[2:], MaxConcurrency: aws.String("2"), Parameters: hold})
+	eventually(t, "four scripts running", func() bool { return f.emu.Running() == 4 })
+	if err := os.WriteFile(filepath.Join(f.shared, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range f.ids {
+		cmd := a
+		if i >= 2 {
+			cmd = b
+		}
+		f.wait(t, cmd, id)
+	}
+	if peak, now := f.emu.PeakRunning(), f.emu.Running(); peak != 4 || now != 0 {
+		t.Errorf("peak %d, running %d after all ended; want 4 and 0", peak, now)
+	}
+	f.emu.ResetPeak()
+	if peak := f.emu.PeakRunning(); peak != 0 {
+		t.Errorf("peak %d after ResetPeak with nothing running", peak)
 	}
 }
 

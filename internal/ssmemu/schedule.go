@@ -100,6 +100,8 @@ func (e *Emulator) stepLocked(c *command, now time.Time) bool {
 			continue
 		}
 		inFlight++
+		e.running++
+		e.peak = max(e.peak, e.running)
 		inv.running = true
 		inv.detail = detailInProgress
 		inv.started = now

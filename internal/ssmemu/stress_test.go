@@ -114,7 +114,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	if err := emu.Close(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := giveUpAt(t)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)

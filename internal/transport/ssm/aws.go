@@ -136,7 +136,7 @@ func explain(what string, err error) error {
 		return fail.New(exitcode.Failed, wrapped, "the AWS credentials are invalid or expired; "+credentialsHint)
 	case "AccessDeniedException", "AccessDenied":
 		return fail.New(exitcode.Failed, wrapped, "the credentials lack a permission: ferry needs ssm:DescribeInstanceInformation, ssm:SendCommand, "+
-			"ssm:ListCommandInvocations, ssm:ListCommands, ssm:GetCommandInvocation, ssm:CancelCommand and s3:GetObject, s3:PutObject, s3:ListBucket on the bucket")
+			"ssm:ListCommandInvocations, ssm:ListCommands, ssm:GetCommandInvocation, ssm:CancelCommand and s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket on the bucket")
 	case "InvalidInstanceId":
 		return fail.New(exitcode.Failed, wrapped, "each instance must be a managed node in this account and region: SSM Agent running, and an instance profile with AmazonSSMManagedInstanceCore")
 	}

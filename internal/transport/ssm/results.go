@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -57,6 +58,20 @@ func (r *run) results(ctx context.Context, spec agent.Spec, insts []instance, cm
 	var out []transport.TargetResult
 	seen := map[string]bool{}
 	for _, c := range cmds {
+		if c.notSent != nil {
+			for _, id := range c.expected {
+				res := baseResult(spec)
+				res.Outcome, res.ExitCode = OutcomeNotRun, exitcode.Failed
+				if errors.Is(c.notSent, errInterrupted) {
+					res.Outcome = OutcomeCancelled
+				}
+				res.Error = c.notSent.Error()
+				res.Hints = append(res.Hints, "this instance was not changed")
+				out = append(out, transport.TargetResult{Target: id, Result: res})
+				seen[id] = true
+			}
+			continue
+		}
 		if c.failed != nil {
 			for _, id := range c.expected {
 				res := baseResult(spec)

@@ -47,8 +47,12 @@ var (
 	// no backtick, no space, no semicolon, nothing a shell or PowerShell
 	// string could treat specially.
 	urlChars = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%=&?+-]*$`)
-	ops      = map[string]bool{agent.OpApply: true, agent.OpRollback: true, agent.OpStatus: true, agent.OpReleases: true, agent.OpUnlock: true}
+	ops      = map[string]bool{agent.OpApply: true, agent.OpRollback: true, agent.OpStatus: true, agent.OpReleases: true, agent.OpUnlock: true, opRepair: true}
 )
+
+// opRepair is the agent's repair operation (agent.OpRepair once the
+// agent's side of the hardening has landed).
+const opRepair = "repair"
 
 // maxSpecChars bounds the spec like the agent does (256 KiB).
 const maxSpecChars = 256 << 10

@@ -42,9 +42,26 @@ type command struct {
 	done     bool
 	// failed holds, when the command could not be sent, why.
 	failed error
+	// notSent holds, for a command never sent (the fleet exceeded
+	// MaxErrors, an earlier command failed or was cancelled), why.
+	notSent error
+	// cancelled: ferry cancelled it (interrupted, or past its deadline).
+	cancelled bool
 	// pollErr is the last polling error reported, so that a lasting
 	// failure is reported once.
 	pollErr string
+}
+
+// errorCount is how many of c's invocations count against MaxErrors, as
+// SSM counts them: Failed, and Execution Timed Out.
+func (c *command) errorCount() int {
+	n := 0
+	for _, inv := range c.invs {
+		if inv.details == string(types.CommandInvocationStatusFailed) || inv.details == "ExecutionTimedOut" {
+			n++
+		}
+	}
+	return n
 }
 
 // invocation is one instance's copy of a command.
@@ -70,13 +87,11 @@ func (r *run) document(platform string) string {
 	return DocumentLinux
 }
 
-// send renders the script for each platform of insts and sends one
-// command per platform (per 50 instances when named by ID; by tag when
-// tags is set and the fleet has one platform). A command
-// that could not be sent is returned with its error so that its
-// instances are reported; only when nothing at all was sent is the
-// error returned.
-func (r *run) send(ctx context.Context, spec agent.Spec, enc string, insts []instance, tags bool) ([]*command, error) {
+// plan splits insts into the commands that carry them: one per platform
+// and per 50 instances named by ID, or one with Targets when tags chose
+// the fleet and it has one platform (SSM then resolves the tags and
+// applies the rate control to the whole fleet itself).
+func (r *run) plan(spec agent.Spec, insts []instance, tags bool) []*command {
 	groups := map[string][]string{}
 	for _, in := range insts {
 		groups[in.Platform] = append(groups[in.Platform], in.ID)
@@ -86,36 +101,57 @@ func (r *run) send(ctx context.Context, spec agent.Spec, enc string, insts []ins
 		platforms = append(platforms, p)
 	}
 	sort.Strings(platforms)
-	waves := r.waves(len(insts))
 	var cmds []*command
 	for _, platform := range platforms {
-		pair := r.agents[platform]
-		lines, err := RenderScript(platform, spec.Op, enc, pair[0], pair[1])
-		if err != nil {
-			return nil, err
-		}
 		ids := groups[platform]
-		useTags := tags && len(platforms) == 1 && len(r.o.Tags) <= 5
+		if tags && len(platforms) == 1 && len(r.o.Tags) <= 5 {
+			return []*command{{platform: platform, document: r.document(platform), comment: comment(spec), invs: map[string]*invocation{}, expected: ids, byTags: true}}
+		}
 		for start := 0; start < len(ids); start += maxIDsPerCommand {
 			chunk := ids[start:min(start+maxIDsPerCommand, len(ids))]
-			c := &command{platform: platform, document: r.document(platform), comment: comment(spec), invs: map[string]*invocation{}, expected: chunk, byTags: useTags}
-			if useTags {
-				c.expected = ids
-			}
-			if err := r.sendOne(ctx, c, lines, waves); err != nil {
-				if len(cmds) == 0 {
-					return nil, err
-				}
-				c.failed = err
-				r.warn("", "%v", err)
-			}
-			cmds = append(cmds, c)
-			if useTags {
-				break
-			}
+			cmds = append(cmds, &command{platform: platform, document: r.document(platform), comment: comment(spec), invs: map[string]*invocation{}, expected: chunk})
 		}
 	}
-	return cmds, nil
+	return cmds
+}
+
+// runCommand sends spec as command c, with the rates its turn in the
+// fleet's budget allows, and waits for it to end. Only one command runs
+// at a time (run.turn). URLs are presigned now, for this command's own
+// rollout.
+func (r *run) runCommand(ctx context.Context, spec agent.Spec, c *command, b *budget) error {
+	r.turn.Lock()
+	defer r.turn.Unlock()
+	conc, errs, waves := b.rates(r.o, len(c.expected))
+	if spec.Source.Kind == "archive" && r.artifact.key != "" && spec.Source.SHA256 == r.artifact.digest {
+		url, err := r.presign(ctx, r.artifact.key, r.presignExpiry(waves))
+		if err != nil {
+			return err
+		}
+		spec.Source.URL = url
+	}
+	spec, ref, sealedKey, err := r.seal(ctx, spec, waves)
+	if err != nil {
+		return err
+	}
+	defer r.dropSealed(ctx, sealedKey)
+	enc, err := encodeSpec(spec, ref)
+	if err != nil {
+		return fmt.Errorf("encode spec: %w", err)
+	}
+	amd64, arm64, err := r.agentURLs(ctx, c.platform, waves)
+	if err != nil {
+		return err
+	}
+	lines, err := RenderScript(c.platform, spec.Op, enc, amd64, arm64)
+	if err != nil {
+		return err
+	}
+	if err := r.sendOne(ctx, c, lines, waves, conc, errs); err != nil {
+		return err
+	}
+	c.cancelled = r.wait(ctx, []*command{c})
+	return nil
 }
 
 // comment names the deploy in the SSM console (at most 100 characters);
@@ -137,7 +173,7 @@ func comment(spec agent.Spec) string {
 	return s + tail
 }
 
-func (r *run) sendOne(ctx context.Context, c *command, lines []string, waves int) error {
+func (r *run) sendOne(ctx context.Context, c *command, lines []string, waves int, concurrency, maxErrors string) error {
 	timeout := r.deliveryTimeout(waves)
 	in := &awsssm.SendCommandInput{
 		DocumentName: aws.String(c.document),
@@ -146,8 +182,8 @@ func (r *run) sendOne(ctx context.Context, c *command, lines []string, waves int
 			"executionTimeout": {strconv.Itoa(int(r.o.ExecutionTimeout / time.Second))},
 		},
 		TimeoutSeconds:     aws.Int32(int32(timeout)),
-		MaxConcurrency:     aws.String(r.o.MaxConcurrency),
-		MaxErrors:          aws.String(r.o.MaxErrors),
+		MaxConcurrency:     aws.String(concurrency),
+		MaxErrors:          aws.String(maxErrors),
 		OutputS3BucketName: aws.String(r.o.Bucket),
 		OutputS3KeyPrefix:  aws.String(r.o.Prefix + "/output"),
 		Comment:            aws.String(c.comment),
@@ -187,7 +223,7 @@ func (r *run) sendOne(ctx context.Context, c *command, lines []string, waves int
 	if c.byTags {
 		who = "instances tagged " + tagList(r.o.Tags)
 	}
-	r.log("", "sent command %s (%s) to %s, max concurrency %s, max errors %s", c.id, c.document, who, r.o.MaxConcurrency, r.o.MaxErrors)
+	r.log("", "sent command %s (%s) to %s, max concurrency %s, max errors %s", c.id, c.document, who, concurrency, maxErrors)
 	return nil
 }
 

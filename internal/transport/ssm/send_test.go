@@ -115,7 +115,7 @@ func TestSendCommandRetriesOnlyWhatWasRefused(t *testing.T) {
 			r, stub := stubRun(t, c.mode)
 			cmd := &command{platform: PlatformLinux, document: DocumentLinux, comment: comment(agent.Spec{Op: "apply", App: "hello", SHA: strings.Repeat("a", 40)}),
 				expected: []string{"i-0123456789abcdef0"}, invs: map[string]*invocation{}}
-			err := r.sendOne(context.Background(), cmd, []string{"true"}, 1)
+			err := r.sendOne(context.Background(), cmd, []string{"true"}, 1, "1", "0")
 			if stub.sends != c.sends {
 				t.Errorf("%d SendCommand attempts, want %d", stub.sends, c.sends)
 			}

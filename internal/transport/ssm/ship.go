@@ -37,12 +37,20 @@ func ArtifactKey(prefix, digest string) string {
 	return path.Join(prefix, "artifacts", digest+".tar.gz")
 }
 
+// shipped is an object in the bucket that servers download through a
+// presigned URL, made for each command when it is sent: a command sent
+// after others gets a URL that lasts for its own rollout.
+type shipped struct {
+	key    string
+	digest string
+}
+
 // shipAgents uploads, when missing, the amd64 and arm64 agents of every
-// platform in the fleet and presigns a URL for each.
-func (r *run) shipAgents(ctx context.Context, platforms map[string]bool, waves int) error {
-	r.agents = map[string][2]AgentBinary{}
+// platform in the fleet.
+func (r *run) shipAgents(ctx context.Context, platforms map[string]bool) error {
+	r.agents = map[string][2]shipped{}
 	for platform := range platforms {
-		var pair [2]AgentBinary
+		var pair [2]shipped
 		for i, arch := range []string{"amd64", "arm64"} {
 			file, err := r.o.Agents.Agent(ctx, goosOf[platform], arch)
 			if err != nil {
@@ -56,20 +64,30 @@ func (r *run) shipAgents(ctx context.Context, platforms map[string]bool, waves i
 			if err := r.putIfMissing(ctx, key, file, "application/octet-stream"); err != nil {
 				return err
 			}
-			url, err := r.presign(ctx, key, r.presignExpiry(waves))
-			if err != nil {
-				return err
-			}
-			pair[i] = AgentBinary{SHA256: digest, URL: url}
+			pair[i] = shipped{key: key, digest: digest}
 		}
 		r.agents[platform] = pair
 	}
 	return nil
 }
 
-// shipSource points the spec at the code: the commit's archive in S3, or
-// the repository the servers fetch from themselves.
-func (r *run) shipSource(ctx context.Context, spec *agent.Spec, waves int) error {
+// agentURLs presigns platform's agents for a command of waves waves.
+func (r *run) agentURLs(ctx context.Context, platform string, waves int) (AgentBinary, AgentBinary, error) {
+	var out [2]AgentBinary
+	for i, a := range r.agents[platform] {
+		url, err := r.presign(ctx, a.key, r.presignExpiry(waves))
+		if err != nil {
+			return AgentBinary{}, AgentBinary{}, err
+		}
+		out[i] = AgentBinary{SHA256: a.digest, URL: url}
+	}
+	return out[0], out[1], nil
+}
+
+// shipSource points the spec at the code: the commit's archive in S3
+// (its URL is presigned for each command), or the repository the servers
+// fetch from themselves.
+func (r *run) shipSource(ctx context.Context, spec *agent.Spec) error {
 	if r.o.Source == "git" {
 		spec.Source = agent.Source{Kind: "git", URL: r.o.Repository, Subdir: r.o.AppDir}
 		return nil
@@ -91,12 +109,9 @@ func (r *run) shipSource(ctx context.Context, spec *agent.Spec, waves int) error
 	if err := r.putIfMissing(ctx, key, file, "application/gzip"); err != nil {
 		return err
 	}
-	url, err := r.presign(ctx, key, r.presignExpiry(waves))
-	if err != nil {
-		return err
-	}
 	r.log("", "artifact %s: %s of %s", text.Short(digest), orDot(appDir), text.Short(spec.SHA))
-	spec.Source = agent.Source{Kind: "archive", URL: url, SHA256: digest}
+	r.artifact = shipped{key: key, digest: digest}
+	spec.Source = agent.Source{Kind: "archive", SHA256: digest}
 	return nil
 }
 

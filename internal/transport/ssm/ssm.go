@@ -9,6 +9,10 @@
 // invocation ends, the agent's result read from each invocation's output
 // (from S3 when SSM truncated it), and, when some servers failed, a fleet
 // rollback of those that succeeded so the fleet never stays mixed.
+//
+// A fleet that needs more than one command (more than 50 instances named
+// by ID, or Linux and Windows together) gets them one after another, so
+// that MaxConcurrency and MaxErrors hold for the whole fleet (see budget).
 package ssm
 
 import (
@@ -73,6 +77,10 @@ type Options struct {
 	// Margin is added to SSM's own time limits to make the overall
 	// deadline; zero means two minutes.
 	Margin time.Duration
+
+	// sealAlways seals apply and rollback specs even when this build's
+	// agent does not read a sealed part (tests with a stand-in agent).
+	sealAlways bool
 }
 
 // Outcomes the transport reports for servers whose agent gave no result.
@@ -202,8 +210,13 @@ type run struct {
 	progress transport.Progress
 	c        *clients
 	insts    []instance
-	agents   map[string][2]AgentBinary // platform → amd64, arm64
+	agents   map[string][2]shipped // platform → amd64, arm64
+	artifact shipped               // the commit's archive (apply with source archive)
 	mu       sync.Mutex
+	// turn lets one command run at a time, whoever sends it (a fleet
+	// rollback sends several at once): the fleet never runs more agents
+	// at once than MaxConcurrency allows.
+	turn sync.Mutex
 }
 
 func (r *run) log(target, format string, args ...any) {
@@ -239,12 +252,11 @@ func (r *run) run(ctx context.Context, spec agent.Spec) ([]transport.TargetResul
 	for _, in := range r.insts {
 		platforms[in.Platform] = true
 	}
-	waves := r.waves(len(r.insts))
-	if err := r.shipAgents(ctx, platforms, waves); err != nil {
+	if err := r.shipAgents(ctx, platforms); err != nil {
 		return nil, err
 	}
 	if spec.Op == agent.OpApply {
-		if err := r.shipSource(ctx, &spec, waves); err != nil {
+		if err := r.shipSource(ctx, &spec); err != nil {
 			return nil, err
 		}
 	}
@@ -258,19 +270,96 @@ func (r *run) run(ctx context.Context, spec agent.Spec) ([]transport.TargetResul
 	return results, nil
 }
 
-// execute sends spec to insts and waits for every invocation; cancelled
-// says the command was cancelled (context or deadline).
+// execute sends spec to insts, one command after another, each waited
+// for before the next is sent, within the fleet's budget; it reports
+// every instance, and whether a command was cancelled (context or
+// deadline). Only when nothing at all could be sent is the error returned.
 func (r *run) execute(ctx context.Context, spec agent.Spec, insts []instance, tags bool) ([]transport.TargetResult, bool, error) {
-	enc, err := spec.Encode()
-	if err != nil {
-		return nil, false, fmt.Errorf("encode spec: %w", err)
+	cmds := r.plan(spec, insts, tags)
+	b := newBudget(r.o, len(insts), len(cmds))
+	if len(cmds) > 1 {
+		r.log("", "%d instances take %d commands, sent one after another: max concurrency %s (%d) and max errors %s (%d) hold for the whole fleet",
+			len(insts), len(cmds), r.o.MaxConcurrency, b.concurrency, r.o.MaxErrors, b.maxErrors)
 	}
-	cmds, err := r.send(ctx, spec, enc, insts, tags)
-	if err != nil {
-		return nil, false, err
+	cancelled := false
+	var stop error // why the commands left are not sent
+	for i, c := range cmds {
+		switch {
+		case stop != nil:
+			c.notSent = stop
+			continue
+		case ctx.Err() != nil:
+			stop = errInterrupted
+			c.notSent, cancelled = stop, true
+			continue
+		case b.exceeded():
+			stop = fmt.Errorf("not run: %d instances failed before this one's turn, more than max_errors (%s) allows for the fleet", b.errors, r.o.MaxErrors)
+			c.notSent = stop
+			r.warn("", "%d instances failed, more than max_errors (%s, %d for this fleet) allows: the %d instances left are not sent the command", b.errors, r.o.MaxErrors, b.maxErrors, left(cmds[i:]))
+			continue
+		}
+		err := r.runCommand(ctx, spec, c, b)
+		if err != nil {
+			if i == 0 {
+				return nil, false, err // nothing was sent
+			}
+			c.failed = err
+			r.warn("", "%v", err)
+			stop = fmt.Errorf("not run: an earlier command could not be sent (%v)", err)
+			continue
+		}
+		b.errors += c.errorCount()
+		if c.cancelled {
+			cancelled, stop = true, errInterrupted
+		}
 	}
-	cancelled := r.wait(ctx, cmds)
 	return r.results(ctx, spec, insts, cmds), cancelled, nil
+}
+
+// errInterrupted is why commands are not sent after a cancel.
+var errInterrupted = errors.New("not sent: ferry was interrupted (or passed its deadline) before this instance's turn")
+
+func left(cmds []*command) int {
+	n := 0
+	for _, c := range cmds {
+		n += len(c.expected)
+	}
+	return n
+}
+
+// budget is MaxConcurrency and MaxErrors for the whole fleet, as counts,
+// shared by the commands that carry the fleet one after another: each
+// runs at most concurrency instances at once (fewer when it has fewer)
+// and is allowed the errors that the commands before it left. SSM counts
+// a percentage of a command's own targets; here it is of the fleet,
+// concurrency rounded up (at least 1) and errors rounded down, as SSM
+// rounds them.
+type budget struct {
+	// whole: one command carries the fleet, and SSM applies the limits
+	// as written.
+	whole       bool
+	concurrency int
+	maxErrors   int
+	errors      int
+}
+
+func newBudget(o Options, fleet, commands int) *budget {
+	return &budget{whole: commands == 1, concurrency: max(1, rateCount(o.MaxConcurrency, fleet, true)), maxErrors: rateCount(o.MaxErrors, fleet, false)}
+}
+
+// exceeded says the fleet failed more than MaxErrors allows: no further
+// command may start.
+func (b *budget) exceeded() bool { return b.errors > b.maxErrors }
+
+// rates are the MaxConcurrency and MaxErrors of a command for n
+// instances, and how many waves SSM needs for them.
+func (b *budget) rates(o Options, n int) (concurrency, maxErrors string, waves int) {
+	if b.whole {
+		c := max(1, rateCount(o.MaxConcurrency, n, true))
+		return o.MaxConcurrency, o.MaxErrors, (n + c - 1) / c
+	}
+	c := min(b.concurrency, n)
+	return strconv.Itoa(c), strconv.Itoa(b.maxErrors - b.errors), (n + c - 1) / c
 }
 
 // waves is how many rounds SSM needs for n instances at MaxConcurrency.

@@ -125,7 +125,7 @@ func (r *run) cancel(ctx context.Context, cmds []*command) {
 func unfinished(cmds []*command) []*command {
 	var out []*command
 	for _, c := range cmds {
-		if !c.done && c.failed == nil && c.id != "" {
+		if !c.done && c.failed == nil && c.notSent == nil && c.id != "" {
 			out = append(out, c)
 		}
 	}
