@@ -312,7 +312,7 @@ func TestRunnerSteps(t *testing.T) {
 	}
 	dir, _ := fakeProject(t, fakeConfig)
 	r := ferryWith(t, dir, map[string]string{"FERRY_DEBUG": "1"}, withFake(answering(agent.OutcomeDeployed)), "deploy", "--skip-gates", "--json")
-	if got, want := steps(t, "deploy", r), "plan:ok: | record-begin:ok: | gates:skipped:--skip-gates | policy:skipped:no windows, freezes or change calendars for test | " +
+	if got, want := steps(t, "deploy", r), "plan:ok: | record-begin:ok: | gates:skipped:--skip-gates | policy:skipped:no windows, freezes or change calendars for test | "+
 		"notify-start:skipped:no notify: channels in ferry.yml | transport:ok: | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
 		t.Errorf("steps %q, want %q", got, want)
 	}
@@ -328,7 +328,7 @@ func TestRunnerSteps(t *testing.T) {
 		t.Errorf("debug lines without FERRY_DEBUG:\n%s", r.err)
 	}
 	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeRolledBack)), "rollback", "test", "--json")
-	if got, want := steps(t, "rollback", r), "plan:ok: | record-begin:ok: | choose:skipped:one server: its agent picks the previous good release | " +
+	if got, want := steps(t, "rollback", r), "plan:ok: | record-begin:ok: | choose:skipped:one server: its agent picks the previous good release | "+
 		"transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
 		t.Errorf("rollback steps %q, want %q", got, want)
 	}
