@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/index"
@@ -221,4 +222,13 @@ func (o *operation) healthText() string {
 		return "not healthy: " + text.FirstLine(o.results[0].Result.Error)
 	}
 	return fmt.Sprintf("healthy on %d of %d servers", healthy, total)
+}
+
+// warnMissingSecrets names, for ferry validate, the variables the notify
+// channels read that this environment does not set: such a channel is
+// reported as not delivered during a deploy, which goes on.
+func (c Common) warnMissingSecrets(cfg *config.Config) {
+	for _, name := range notify.MissingSecrets(cfg.Notify, c.Getenv) {
+		fmt.Fprintf(c.Err, "%s %s is not set here: its notify channel will report \"not delivered\" (set it in the CI's secrets)\n", c.painter().Paint(ansi.Yellow, "warning:"), name)
+	}
 }

@@ -163,6 +163,12 @@ func (c Common) beginAttempt(ctx context.Context, t *target, op record.Op, sha s
 	a := &attempt{rec: r, store: store}
 	b, err := store.Append(ctx, a.redacted(c, r.AsBegin()))
 	if err != nil {
+		if t.svc != nil {
+			// The bucket itself may be the problem: say so as the preflight would.
+			if berr := t.svc.CheckBucket(ctx, t.env.SSM.Bucket); berr != nil {
+				return nil, transport.Preflight(berr)
+			}
+		}
 		return nil, fail.New(exitcode.Failed, fmt.Errorf("record the %s of %s before it starts: %w", op, t.name, err),
 			"nothing was sent: an attempt that cannot be recorded is not made", recordsHint(t))
 	}

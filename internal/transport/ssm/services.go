@@ -50,3 +50,10 @@ func (s *Services) CallerARN(ctx context.Context) (string, error) {
 	}
 	return aws.ToString(out.Arn), nil
 }
+
+// CheckBucket is the preflight's bucket check: nil when bucket exists and
+// the credentials may use it, else a failure that says what to do (the
+// runner asks when it cannot write a record there).
+func (s *Services) CheckBucket(ctx context.Context, bucket string) error {
+	return checkBucket(ctx, s.S3, bucket, s.Region)
+}
