@@ -181,7 +181,10 @@ func (o *operation) notifyEnd(ctx context.Context) error {
 	}
 	m.Status, m.Health = o.endStatus(code), o.healthText()
 	if o.firstErr != nil {
-		m.Error, m.Hints = o.redact.text(o.firstErr.Error()), fail.Hints(o.firstErr)
+		m.Error = o.redact.text(o.firstErr.Error())
+		for _, h := range allHints(o.firstErr) {
+			m.Hints = append(m.Hints, o.redact.text(h))
+		}
 	}
 	return o.send(context.WithoutCancel(ctx), m)
 }

@@ -211,7 +211,7 @@ func (a *attempt) end(ctx context.Context, c Common, runErr error, results []tra
 	outcome := attemptOutcome(ctx, runErr, results)
 	r.Finish(outcome, fail.Code(runErr), time.Now().UTC())
 	if runErr != nil {
-		r.Error, r.Hints = runErr.Error(), fail.Hints(runErr)
+		r.Error, r.Hints = runErr.Error(), allHints(runErr)
 	}
 	r.Target.Instances = nil
 	for _, tr := range results {
@@ -245,6 +245,26 @@ func (a *attempt) end(ctx context.Context, c Common, runErr error, results []tra
 	}
 	a.ended = &s
 	c.debugf("record %d (end, %s) in %s", s.Seq, outcome, a.store.Location())
+}
+
+// allHints are err's hints and those of each problem it holds (each
+// server's failure), each once.
+func allHints(err error) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(hs []string) {
+		for _, h := range hs {
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
+		}
+	}
+	add(fail.Hints(err))
+	for _, p := range fail.Problems(err) {
+		add(fail.Hints(p))
+	}
+	return out
 }
 
 // attemptOutcome is how an attempt ended, in the record's words: the
