@@ -90,6 +90,9 @@ type op struct {
 	state *State
 	// unlock releases the lock the lock step took.
 	unlock func()
+	// tracker records the running children's process groups in the lock
+	// directory while the lock is held.
+	tracker *proc.Tracker
 
 	// What the operation changes, decided by its steps and read by the
 	// failure handling of execute.

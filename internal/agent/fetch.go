@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -32,7 +33,7 @@ func git(ctx context.Context, dir string, stdout io.Writer, args ...string) erro
 	}
 	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
-	if err := cmd.Run(); err != nil {
+	if err := proc.Run(ctx, cmd); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if errors.Is(err, exec.ErrNotFound) {
 			return errors.New("git is not installed on this server")

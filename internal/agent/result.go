@@ -56,6 +56,9 @@ type Result struct {
 	// Hints say what to do about Error, most useful first.
 	Hints      []string `json:"hints,omitempty"`
 	LogTail    []string `json:"log_tail,omitempty"`
+	// Interrupted says a signal (or a cancelled context) stopped the
+	// operation before it ended by itself.
+	Interrupted bool `json:"interrupted,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
 	DurationMS int64    `json:"duration_ms"`
 	// Status, Releases and Lock answer the read-only operations.

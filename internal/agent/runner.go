@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -24,18 +26,42 @@ func (o *op) runStep(ctx context.Context, s step) error {
 	o.crashAt("before:" + string(s.name))
 	o.emit(Event{Event: EventStep, Step: s.name, Status: StepStarted})
 	start := time.Now()
-	err := s.run(ctx, o)
+	if o.tracker != nil {
+		ctx = proc.WithTracker(ctx, o.tracker)
+	}
+	// A cancelled operation starts no further step: a step that does not
+	// watch its context (link, switch) would run to its end regardless.
+	err := ctx.Err()
+	if err == nil {
+		err = s.run(ctx, o)
+	}
 	res := StepResult{Name: s.name, DurationMS: time.Since(start).Milliseconds(), Status: StepOK}
 	var sk skipped
 	switch {
 	case errors.As(err, &sk):
 		res.Status, res.Detail, err = StepSkipped, sk.reason, nil
 	case err != nil:
+		err = o.interrupted(ctx, s.name, err)
 		res.Status, res.Detail = StepFailed, text.FirstLine(err.Error())
 	}
 	o.res.Steps = append(o.res.Steps, res)
 	o.emit(Event{Event: EventStep, Step: s.name, Status: res.Status, MS: res.DurationMS, Msg: res.Detail})
 	o.crashAt("after:" + string(s.name))
+	return err
+}
+
+// interrupted names the real cause of a step that failed because its
+// context ended: a killed child says "signal: killed", which is what
+// ferry did to it, not why.
+func (o *op) interrupted(ctx context.Context, name StepName, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		o.res.Interrupted = true
+		return fail.Hint(fmt.Errorf("interrupted by a signal: %w", context.Canceled),
+			"the operation was stopped (Ctrl-C, SIGTERM or SIGHUP) during "+string(name)+"; what it ran there was killed; run it again")
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("timed out: %w", context.DeadlineExceeded)
+	}
 	return err
 }
 

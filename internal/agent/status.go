@@ -33,7 +33,7 @@ func (o *op) status(ctx context.Context) string {
 		s.PID = h.PID
 		s.Running = running
 	}
-	if owner, err := readOwner(o.l.lock()); err == nil {
+	if owner, err := readOwner(o.l.lock()); err == nil && lockHeld(owner, o.host) {
 		s.Locked = &owner
 	}
 	if s.Current != nil {
@@ -63,9 +63,13 @@ func (o *op) releases() string {
 // breakLock removes the lock whoever holds it, for a person who knows the
 // holder is gone.
 func (o *op) breakLock() string {
-	owner, err := unlock(o.l.lock())
+	owner, err := unlock(o.l.lock(), o.host)
 	if err != nil {
+		o.res.Lock = owner
 		o.fail(err, "remove the lock directory by hand")
+		if owner != nil {
+			return OutcomeLocked
+		}
 		return OutcomeFailed
 	}
 	o.res.Lock = owner

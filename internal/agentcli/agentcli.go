@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
@@ -85,7 +86,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if spec.Op != op {
 		return fail(fmt.Sprintf("the command says %s but the spec says %s", op, spec.Op))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM (timeout, systemd, a cancelled CI job) and SIGHUP (a closed
+	// terminal) are Ctrl-C: the operation is cancelled, its children's
+	// groups killed, the lock released, and the result still printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	emit := func(ev agent.Event) {
 		ev.Time = time.Now().UTC().Format("15:04:05.000")
