@@ -72,6 +72,11 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		outcome = o.releases()
 	case OpUnlock:
 		outcome = o.breakLock()
+	case OpRepair:
+		if outcome = o.execute(ctx, repairPlan); outcome == OutcomeDeployed {
+			outcome = OutcomeOK
+		}
+		o.reportRepair()
 	}
 	res.finish(outcome, start)
 	return res
@@ -90,6 +95,9 @@ type op struct {
 	state *State
 	// unlock releases the lock the lock step took.
 	unlock func()
+	// repair is what loading the state and recovering found (op repair
+	// reports it; any operation warns of it).
+	repair *RepairReport
 	// tracker records the running children's process groups in the lock
 	// directory while the lock is held.
 	tracker *proc.Tracker
@@ -108,6 +116,14 @@ type op struct {
 	venvKey string      // its venv
 	reused  bool        // the venv was there already
 	probe   chan probed // the interpreter's version, asked early
+}
+
+// repaired notes one thing recovery did, for the repair report.
+func (o *op) repaired(action string) {
+	if o.repair == nil {
+		o.repair = &RepairReport{State: "ok"}
+	}
+	o.repair.Actions = append(o.repair.Actions, action)
 }
 
 func (o *op) warn(msg string) {
@@ -129,7 +145,7 @@ func (o *op) fail(err error, hints ...string) {
 }
 
 func (o *op) saveState() error {
-	if err := o.state.save(o.l.state()); err != nil {
+	if err := o.state.save(o.l); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -185,6 +186,12 @@ func link(_ context.Context, o *op) error {
 	// Saved with the switch: a crash before it finds "building", which
 	// recovery marks as interrupted, correctly, since it never ran.
 	o.state.set(o.to, StatusReady, "")
+	// The release's record of itself, for a state.json rebuilt from disk.
+	if b, err := json.Marshal(o.state.find(o.to)); err == nil {
+		if err := os.WriteFile(filepath.Join(o.dir, releaseMeta), b, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", releaseMeta, err)
+		}
+	}
 	if len(linked) == 0 {
 		return skip("nothing shared to link")
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -293,40 +294,81 @@ func takeLock(ctx context.Context, o *op) error {
 	if err != nil {
 		return fail.Hint(err, writableHint)
 	}
-	o.unlock = release
 	// From here on, every child this operation runs (git, venv, pip) is
 	// recorded where a taker-over finds it if this process dies.
 	lockDir := o.l.lock()
 	o.tracker = proc.NewTracker(func(gs []proc.Group) { writeChildren(lockDir, gs) })
-	st, err := loadState(o.l.state())
-	if err != nil {
-		return fail.Hint(err, writableHint)
+	if err := o.loadAndRecover(); err != nil {
+		// Every error after the lock was taken gives it back: the next
+		// run must not find a lock, let alone a "stale" one.
+		release()
+		o.tracker = nil
+		return err
 	}
-	o.state = st
-	o.state.App = o.spec.App
-	if err := o.recover(); err != nil {
-		return fail.Hint(err, writableHint)
-	}
+	o.unlock = release
 	o.from = o.state.Current
 	return nil
 }
 
+// loadAndRecover loads state.json under the lock, replacing a damaged one
+// (see loadState; the damaged file is kept beside it, renamed), then
+// repairs what a killed operation left.
+func (o *op) loadAndRecover() error {
+	st, ld, err := loadState(o.l)
+	if err != nil {
+		return fail.Hint(err, writableHint)
+	}
+	o.state = st
+	if o.state.App == "" {
+		o.state.App = o.spec.App
+	}
+	if ld.how != "" {
+		kept := ""
+		if _, err := os.Stat(o.l.state()); err == nil {
+			kept = fmt.Sprintf("%s.damaged-%s", o.l.state(), time.Now().UTC().Format("20060102T150405Z"))
+			if err := os.Rename(o.l.state(), kept); err != nil {
+				kept = ""
+			}
+		}
+		msg := ld.message(o.l, kept)
+		o.warn(msg)
+		o.repair = &RepairReport{State: ld.how, Reason: ld.why, Damaged: kept}
+		if err := o.saveState(); err != nil {
+			return fail.Hint(err, writableHint)
+		}
+	}
+	if err := o.recover(); err != nil {
+		return fail.Hint(err, writableHint)
+	}
+	return nil
+}
+
 // recover repairs what a killed operation left: partial directories go,
-// interrupted releases are marked failed, and `current` is made to agree
-// with state.json, which is the truth.
+// interrupted releases are marked failed (building) or bad (starting:
+// never proven healthy), and `current` is made to agree with state.json,
+// which is the truth.
 func (o *op) recover() error {
 	entries, _ := os.ReadDir(o.l.releases())
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".partial") || strings.HasPrefix(e.Name(), ".download-") {
 			os.RemoveAll(o.l.release(e.Name()))
+			o.repaired("removed the partial directory releases/" + e.Name())
 		}
 	}
 	changed := false
 	for i := range o.state.Releases {
 		r := &o.state.Releases[i]
-		if r.Status == StatusBuilding {
+		switch r.Status {
+		case StatusBuilding:
 			r.Status, r.Reason, changed = StatusFailed, "interrupted: the deploy was stopped while building", true
+			r.Finished = time.Now().UTC()
 			o.warn(fmt.Sprintf("release %s was left half built by an interrupted deploy; marked failed", r.ID))
+			o.repaired("marked " + r.ID + " failed: interrupted while building")
+		case StatusStarting:
+			r.Status, r.Reason, changed = StatusBad, "interrupted: the deploy was stopped between its start and its health check", true
+			r.Finished = time.Now().UTC()
+			o.warn(fmt.Sprintf("release %s was started by an interrupted deploy and never proven healthy; marked bad", r.ID))
+			o.repaired("marked " + r.ID + " bad: interrupted between start and health")
 		}
 	}
 	if changed {
@@ -338,6 +380,8 @@ func (o *op) recover() error {
 		if err := o.l.pointCurrent(o.state.Current); err != nil {
 			return fmt.Errorf("repair current link: %w", err)
 		}
+		o.repaired("pointed the current link at " + cmp.Or(o.state.Current, "nothing"))
 	}
 	return nil
 }
+

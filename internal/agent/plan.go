@@ -116,6 +116,10 @@ var rollbackPlan = plan{
 	},
 }
 
+// repairPlan is op repair: the lock step loads and repairs the state,
+// which is all there is to do.
+var repairPlan = plan{steps: []step{lockStep}}
+
 // execute runs p's steps in order and returns the outcome. The lock the
 // lock step takes is held until the end.
 func (o *op) execute(ctx context.Context, p plan) string {

@@ -54,23 +54,50 @@ type Result struct {
 	Steps       []StepResult `json:"steps,omitempty"`
 	Error       string       `json:"error,omitempty"`
 	// Hints say what to do about Error, most useful first.
-	Hints      []string `json:"hints,omitempty"`
-	LogTail    []string `json:"log_tail,omitempty"`
+	Hints   []string `json:"hints,omitempty"`
+	LogTail []string `json:"log_tail,omitempty"`
 	// Interrupted says a signal (or a cancelled context) stopped the
 	// operation before it ended by itself.
-	Interrupted bool `json:"interrupted,omitempty"`
-	Warnings   []string `json:"warnings,omitempty"`
-	DurationMS int64    `json:"duration_ms"`
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	DurationMS  int64    `json:"duration_ms"`
 	// Status, Releases and Lock answer the read-only operations.
 	Status   *Status    `json:"status,omitempty"`
 	Releases []Release  `json:"releases,omitempty"`
 	Lock     *LockOwner `json:"lock,omitempty"`
+	// Repair answers op repair: what loading the state found and what
+	// recovery did.
+	Repair *RepairReport `json:"repair,omitempty"`
+}
+
+// RepairReport says what op repair found and did.
+type RepairReport struct {
+	// State is how state.json was: "ok", "restored" (it was damaged; the
+	// last good copy replaced it) or "rebuilt" (both were damaged; it was
+	// rebuilt from releases/*/REVISION and the current link).
+	State string `json:"state"`
+	// Reason says what was wrong with state.json.
+	Reason string `json:"reason,omitempty"`
+	// Damaged is where the damaged state.json was kept.
+	Damaged string `json:"damaged,omitempty"`
+	// Releases counts the releases the state lists now; Current is the
+	// one it names as current.
+	Releases int    `json:"releases"`
+	Current  string `json:"current,omitempty"`
+	// Actions lists what else recovery did (partial directories removed,
+	// interrupted releases marked, the current link repaired).
+	Actions []string `json:"actions,omitempty"`
 }
 
 // Status describes what a target serves now.
 type Status struct {
-	Current    *Release   `json:"current,omitempty"`
-	Previous   *Release   `json:"previous,omitempty"`
+	Current *Release `json:"current,omitempty"`
+	// Previous is the last good release: the newest kept one that proved
+	// healthy, other than the current one; what a rollback returns to.
+	Previous *Release `json:"previous,omitempty"`
+	// Bad lists the kept releases that failed (before serving) or went
+	// bad (after the switch), newest last: never ones to go back to.
+	Bad        []Release  `json:"bad,omitempty"`
 	PID        int        `json:"pid,omitempty"`
 	Running    bool       `json:"running"`
 	Healthy    bool       `json:"healthy"`

@@ -54,14 +54,8 @@ func (o *op) rollbackTarget() (*Release, error) {
 		}
 		return r, nil
 	}
-	if p := st.find(st.Previous); p != nil && p.Status == StatusHealthy && !p.Pruned && p.ID != st.Current {
-		return p, nil
-	}
-	for i := len(st.Releases) - 1; i >= 0; i-- {
-		r := &st.Releases[i]
-		if r.ID != st.Current && r.Status == StatusHealthy && !r.Pruned {
-			return r, nil
-		}
+	if r := st.lastGood(); r != nil {
+		return r, nil
 	}
 	return nil, fmt.Errorf("there is no earlier healthy release to roll back to")
 }

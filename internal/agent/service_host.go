@@ -56,7 +56,7 @@ func ServiceHost(opts ServiceHostOptions) (supervise.Host, error) {
 	t := o.target()
 	t.Service = opts.Name
 	next := func() (supervise.Spec, bool, error) {
-		st, err := loadState(o.l.state())
+		st, _, err := loadState(o.l)
 		if err != nil {
 			return supervise.Spec{}, false, err
 		}

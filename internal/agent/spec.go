@@ -34,6 +34,10 @@ const (
 	OpStatus   = "status"
 	OpReleases = "releases"
 	OpUnlock   = "unlock"
+	// OpRepair takes the lock, loads state.json (restoring or rebuilding
+	// a damaged one), repairs what killed operations left, and reports
+	// what it found (Result.Repair).
+	OpRepair = "repair"
 )
 
 // Spec is everything the agent needs for one operation. It travels as
@@ -154,9 +158,9 @@ func (s Spec) Validate() error {
 		bad("protocol %d is not supported (this agent speaks %d)", s.Protocol, Protocol)
 	}
 	switch s.Op {
-	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock:
+	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpRepair:
 	default:
-		bad("op %q is not one of apply, rollback, status, releases, unlock", s.Op)
+		bad("op %q is not one of apply, rollback, status, releases, unlock, repair", s.Op)
 	}
 	if err := checkRoot(s.Root); err != nil {
 		bad("root: %v", err)
