@@ -384,4 +384,3 @@ func (o *op) recover() error {
 	}
 	return nil
 }
-

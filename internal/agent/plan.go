@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
@@ -132,6 +133,11 @@ func (o *op) execute(ctx context.Context, p plan) string {
 		err := o.runStep(ctx, s)
 		if err == nil {
 			continue
+		}
+		var fin finished
+		if errors.As(err, &fin) {
+			o.res.Note = fin.reason
+			return OutcomeOK
 		}
 		switch s.phase {
 		case prepare:

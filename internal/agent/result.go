@@ -56,6 +56,8 @@ type Result struct {
 	// Hints say what to do about Error, most useful first.
 	Hints   []string `json:"hints,omitempty"`
 	LogTail []string `json:"log_tail,omitempty"`
+	// Note says why an operation had nothing to do ("already serving").
+	Note string `json:"note,omitempty"`
 	// Interrupted says a signal (or a cancelled context) stopped the
 	// operation before it ended by itself.
 	Interrupted bool     `json:"interrupted,omitempty"`

@@ -19,6 +19,12 @@ func (s skipped) Error() string { return s.reason }
 
 func skip(format string, args ...any) error { return skipped{fmt.Sprintf(format, args...)} }
 
+// finished is returned by a step that found the operation's goal already
+// reached: the operation ends there, successfully (outcome ok).
+type finished struct{ reason string }
+
+func (f finished) Error() string { return f.reason }
+
 // runStep runs one step: it emits an event when the step starts and when
 // it ends, times it, records its StepResult, and stops at the fault
 // points around it. A skip is not an error.
@@ -37,9 +43,12 @@ func (o *op) runStep(ctx context.Context, s step) error {
 	}
 	res := StepResult{Name: s.name, DurationMS: time.Since(start).Milliseconds(), Status: StepOK}
 	var sk skipped
+	var fin finished
 	switch {
 	case errors.As(err, &sk):
 		res.Status, res.Detail, err = StepSkipped, sk.reason, nil
+	case errors.As(err, &fin):
+		res.Status, res.Detail = StepOK, fin.reason
 	case err != nil:
 		err = o.interrupted(ctx, s.name, err)
 		res.Status, res.Detail = StepFailed, text.FirstLine(err.Error())

@@ -77,6 +77,9 @@ func (o *op) served() {
 		o.state.set(o.to, StatusHealthy, "")
 	} else if r := o.state.find(o.from); r != nil && o.from != o.to {
 		r.Reason = "rolled back to " + o.to
+		if o.spec.MarkBad != "" {
+			o.state.set(o.from, StatusBad, o.spec.MarkBad+"; rolled back to "+o.to)
+		}
 	}
 	if err := o.saveState(); err != nil {
 		o.warn(err.Error())

@@ -76,6 +76,10 @@ type Spec struct {
 	RunAs string `json:"run_as,omitempty"`
 	// To names the release to roll back to (SHA prefix or release ID); empty means the previous good one.
 	To string `json:"to,omitempty"`
+	// MarkBad (rollback) says the release this rollback leaves is bad,
+	// and why: a fleet rollback sets it, so that the release that failed
+	// elsewhere is never offered again as one to go back to.
+	MarkBad string `json:"mark_bad,omitempty"`
 }
 
 // Source says where the release's files come from.
@@ -183,6 +187,12 @@ func (s Spec) Validate() error {
 	}
 	if s.RunAs != "" && s.RunAs != RunProcess && s.RunAs != RunService {
 		bad("run_as %q is not process or service", s.RunAs)
+	}
+	if err := plain(s.MarkBad, 512); err != nil {
+		bad("mark_bad: %v", err)
+	}
+	if s.MarkBad != "" && s.Op != OpRollback {
+		bad("mark_bad is for op rollback only")
 	}
 	if s.To != "" && !toRe.MatchString(s.To) {
 		bad("to %q is not a SHA prefix or release ID", s.To)
