@@ -100,11 +100,14 @@ func exportCommit(ctx context.Context, repo string, src Source, sha, dst string)
 		io.Copy(io.Discard, pr)
 	}
 	pr.CloseWithError(xerr)
-	if gerr := <-errc; gerr != nil {
-		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
-	}
+	gerr := <-errc
 	if xerr != nil {
+		// The extraction's own error is the cause: git only saw its
+		// reader go away ("signal: broken pipe").
 		return fmt.Errorf("export %s: %w", text.Short(sha), xerr)
+	}
+	if gerr != nil {
+		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
 	}
 	return nil
 }

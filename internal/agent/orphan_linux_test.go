@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/proc"
 )
 
@@ -105,16 +103,6 @@ func (v *slowVenv) startHung(t *testing.T, escape bool) *exec.Cmd {
 		return true
 	})
 	return cmd
-}
-
-// waitUntil polls cond with a generous bound: a loaded machine is slow, not
-// wrong.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	b := poll.Backoff{Initial: 10 * time.Millisecond, Max: 250 * time.Millisecond, Deadline: 2 * time.Minute}
-	if err := poll.Until(context.Background(), b, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 func alive(pid int) bool { return pid > 0 && proc.Alive(proc.Handle{PID: pid}) }

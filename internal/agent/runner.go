@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/fail"
@@ -51,6 +52,7 @@ func (o *op) runStep(ctx context.Context, s step) error {
 		res.Status, res.Detail = StepOK, fin.reason
 	case err != nil:
 		err = o.interrupted(ctx, s.name, err)
+		err = o.diskFull(err)
 		res.Status, res.Detail = StepFailed, text.FirstLine(err.Error())
 	}
 	o.res.Steps = append(o.res.Steps, res)
@@ -72,6 +74,17 @@ func (o *op) interrupted(ctx context.Context, name StepName, err error) error {
 		return fmt.Errorf("timed out: %w", context.DeadlineExceeded)
 	}
 	return err
+}
+
+// diskFull names a full disk as the cause, and where: a step that failed
+// with ENOSPC (Windows: ERROR_DISK_FULL), or whose tool said so (pip,
+// git), otherwise reads like a bug of that step.
+func (o *op) diskFull(err error) error {
+	if !isDiskFull(err) && !strings.Contains(strings.ToLower(err.Error()), "no space left on device") {
+		return err
+	}
+	return fail.Hint(fmt.Errorf("the disk holding %s is full: %w", o.l.root, err),
+		"free space on the disk that holds "+o.l.root+" (old releases, logs in shared/logs/, pip's cache), then run the deploy again")
 }
 
 // crashAt acts on FERRY_AGENT_FAULT when it names this point: "kill:P"
