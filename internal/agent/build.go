@@ -49,7 +49,13 @@ func fetch(ctx context.Context, o *op) error {
 	o.built = true
 	o.dir = o.l.release(o.to)
 	o.res.Release, o.res.Previous = o.to, o.from
-	o.state.Releases = append(o.state.Releases, Release{ID: o.to, SHA: o.spec.SHA, Created: time.Now().UTC(), Deployer: o.spec.Deployer, RunURL: o.spec.RunURL, Status: StatusBuilding, Run: runConfigOf(o.spec)})
+	full := runConfigOf(o.spec)
+	pub, sec := sealRun(full)
+	o.remember(o.to, full)
+	if err := o.l.writeSecrets(o.to, sec); err != nil {
+		return err
+	}
+	o.state.Releases = append(o.state.Releases, Release{ID: o.to, SHA: o.spec.SHA, Created: time.Now().UTC(), Deployer: o.spec.Deployer, RunURL: redactURL(o.spec.RunURL), Status: StatusBuilding, Run: pub})
 	if err := o.saveState(); err != nil {
 		return err
 	}

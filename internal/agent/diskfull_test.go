@@ -28,7 +28,7 @@ func TestDiskFullSaysSo(t *testing.T) {
 	if h := strings.Join(res.Hints, "\n"); !strings.Contains(h, "free space on the disk that holds "+root) {
 		t.Fatalf("the hint must say to free space, and where: %q", h)
 	}
-	if _, err := os.Stat(filepath.Join(root, "lock")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(root, "lock", "owner.json")); !os.IsNotExist(err) {
 		t.Fatalf("a full disk in the lock step must not leave the lock: %v", err)
 	}
 }

@@ -99,7 +99,8 @@ func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Durati
 			return false, fmt.Errorf("take lock: %w", err)
 		}
 		prev, perr := readOwner(dir)
-		if _, serr := os.Stat(dir); serr == nil {
+		children := readChildren(dir)
+		if perr == nil || len(children) > 0 {
 			if perr == nil && legacyHolder(prev, me.Host) {
 				// An agent from before the file lock (mkdir only) holds it.
 				unlockFile()
@@ -112,17 +113,16 @@ func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Durati
 			}
 			warn(fmt.Sprintf("taking over a stale lock (%s)", why))
 			if takeover != nil {
-				if err := takeover(prev, readChildren(dir)); err != nil {
+				if err := takeover(prev, children); err != nil {
 					unlockFile()
 					return false, err
 				}
 			}
-			if err := os.RemoveAll(dir); err != nil {
-				unlockFile()
-				return false, fmt.Errorf("remove the dead holder's lock: %w", err)
-			}
+			os.Remove(childrenFile(dir))
 		}
-		if err := os.Mkdir(dir, 0o755); err != nil {
+		// The directory may outlive a release (its removal is best
+		// effort): what it holds, not that it exists, says who holds it.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			unlockFile()
 			return false, fmt.Errorf("take lock: %w", err)
 		}
@@ -131,12 +131,12 @@ func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Durati
 		// No fsync: after a power loss nothing holds the file lock, and a
 		// torn owner.json only makes the leftover nameless.
 		if err := os.WriteFile(filepath.Join(dir, "owner.json"), b, 0o644); err != nil {
-			os.RemoveAll(dir)
+			clearLockDir(dir)
 			unlockFile()
 			return false, fmt.Errorf("write lock owner: %w", err)
 		}
 		release = func() {
-			os.RemoveAll(dir)
+			clearLockDir(dir)
 			unlockFile()
 		}
 		return true, nil
@@ -160,6 +160,16 @@ func acquireLock(ctx context.Context, dir string, me LockOwner, wait time.Durati
 	default:
 		return nil, err
 	}
+}
+
+// clearLockDir removes what a holder wrote, then the directory: file by
+// file, because a recursive removal needs calls Wine does not have, and
+// only the files matter (see acquireLock).
+func clearLockDir(dir string) {
+	for _, f := range []string{childrenFile(dir), childrenFile(dir) + ".tmp", filepath.Join(dir, "owner.json")} {
+		os.Remove(f)
+	}
+	os.Remove(dir)
 }
 
 // legacyHolder reports a lock directory made by an agent that predates
@@ -230,8 +240,9 @@ func unlock(dir, host string) (*LockOwner, error) {
 	if lerr == nil {
 		defer unlockFile()
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("remove lock: %w", err)
+	clearLockDir(dir)
+	if _, err := os.Stat(filepath.Join(dir, "owner.json")); err == nil {
+		return nil, errors.New("remove lock: owner.json is still there")
 	}
 	return &o, nil
 }
@@ -337,10 +348,39 @@ func (o *op) loadAndRecover() error {
 			return fail.Hint(err, writableHint)
 		}
 	}
+	if err := o.migrateSecrets(); err != nil {
+		return fail.Hint(err, writableHint)
+	}
 	if err := o.recover(); err != nil {
 		return fail.Hint(err, writableHint)
 	}
 	return nil
+}
+
+// migrateSecrets moves the values an older agent kept in state.json (and
+// health URLs with credentials) into each release's secrets file.
+func (o *op) migrateSecrets() error {
+	changed := false
+	for i := range o.state.Releases {
+		r := &o.state.Releases[i]
+		if r.Run == nil || (len(r.Run.LegacyVars) == 0 && redactURL(r.Run.Health.URL) == r.Run.Health.URL) {
+			continue
+		}
+		full := *r.Run
+		full.Vars = r.Run.LegacyVars
+		full.LegacyVars = nil
+		pub, sec := sealRun(&full)
+		if err := o.l.writeSecrets(r.ID, sec); err != nil {
+			return err
+		}
+		r.Run = pub
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	o.repaired("moved variable values and URL credentials out of state.json into secrets/")
+	return o.saveState()
 }
 
 // recover repairs what a killed operation left: partial directories go,

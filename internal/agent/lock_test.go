@@ -111,7 +111,7 @@ func TestLockWaitAndTTL(t *testing.T) {
 	if r.code != 0 || r.result.Lock == nil || r.result.Lock.Who != "ghost" {
 		t.Fatalf("unlock: %s", r)
 	}
-	if _, err := os.Stat(lockDir); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(lockDir, "owner.json")); !os.IsNotExist(err) {
 		t.Fatal("unlock left the lock in place")
 	}
 }

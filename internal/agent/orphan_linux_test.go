@@ -134,14 +134,6 @@ func strays(root string, app int) []string {
 	return out
 }
 
-func (s *site) appPID() int {
-	h, err := proc.ReadPIDFile(filepath.Join(s.root, "run", "app.pid"))
-	if err != nil {
-		return 0
-	}
-	return h.PID
-}
-
 // TestSignalEndsDeployLikeCtrlC sends SIGTERM, SIGHUP and SIGINT to a
 // real ferry-agent while its venv step runs: each is Ctrl-C. The agent
 // kills the step's whole process group (the grandchild too), releases
@@ -169,7 +161,7 @@ func TestSignalEndsDeployLikeCtrlC(t *testing.T) {
 				pid := v.pid(k)
 				waitUntil(t, fmt.Sprintf("the venv's %s (pid %d) to be killed", k, pid), func() bool { return !alive(pid) })
 			}
-			if _, err := os.Stat(filepath.Join(v.root, "lock")); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(v.root, "lock", "owner.json")); !os.IsNotExist(err) {
 				t.Fatalf("the lock is left behind after %v: %v", sig, err)
 			}
 			r := runAgent(t, v.spec("apply", v.git("rev-parse", "HEAD")))

@@ -52,7 +52,7 @@ func ServiceHost(opts ServiceHostOptions) (supervise.Host, error) {
 	if err != nil {
 		return supervise.Host{}, err
 	}
-	o := &op{spec: Spec{Environment: opts.Environment}, l: layout{root: root}, res: &Result{}, emit: func(Event) {}}
+	o := &op{spec: Spec{Environment: opts.Environment}, l: layout{root: root}, res: &Result{}, emit: func(Event) {}, red: &redactor{}}
 	t := o.target()
 	t.Service = opts.Name
 	next := func() (supervise.Spec, bool, error) {

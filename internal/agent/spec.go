@@ -80,6 +80,10 @@ type Spec struct {
 	// and why: a fleet rollback sets it, so that the release that failed
 	// elsewhere is never offered again as one to go back to.
 	MarkBad string `json:"mark_bad,omitempty"`
+	// Sealed points at the part of the spec that must not travel on a
+	// command line (see unseal): variables, the pip index URL, the
+	// health URL. The agent fetches it first and merges it in.
+	Sealed *Sealed `json:"sealed,omitempty"`
 }
 
 // Source says where the release's files come from.
@@ -194,6 +198,17 @@ func (s Spec) Validate() error {
 	if s.MarkBad != "" && s.Op != OpRollback {
 		bad("mark_bad is for op rollback only")
 	}
+	if s.Sealed != nil {
+		if s.Op != OpApply && s.Op != OpRollback {
+			bad("sealed is for apply and rollback only")
+		}
+		if err := checkSealedURL(s.Sealed.URL); err != nil {
+			bad("sealed.url: %v", err)
+		}
+		if !hex64.MatchString(s.Sealed.SHA256) {
+			bad("sealed.sha256 must be 64 lowercase hex digits")
+		}
+	}
 	if s.To != "" && !toRe.MatchString(s.To) {
 		bad("to %q is not a SHA prefix or release ID", s.To)
 	}
@@ -275,8 +290,9 @@ func (s Spec) validateRun() []error {
 		if !varRe.MatchString(k) {
 			bad("env: %q is not a variable name", k)
 		}
+		// The value may be a secret: the error does not quote it.
 		if err := plain(v, maxValue); err != nil {
-			bad("env %s: %v", k, err)
+			bad("env %s: its value holds a control character, is not UTF-8 or is over %d bytes", k, maxValue)
 		}
 	}
 	if s.EnvFile != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -45,25 +46,67 @@ type Release struct {
 }
 
 // RunConfig is the part of a spec that says how a release runs.
+// As recorded in state.json it holds the variables' names and the health
+// URL without credentials; the values are in the release's secrets file
+// (see secrets.go), and runOf puts them back.
 type RunConfig struct {
-	Start       []string          `json:"start"`
-	Vars        map[string]string `json:"env,omitempty"`
-	EnvFile     string            `json:"env_file,omitempty"`
-	Health      HealthSpec        `json:"health"`
-	StopTimeout time.Duration     `json:"stop_timeout,omitempty"`
+	Start []string `json:"start"`
+	// Vars are the values, in memory only; LegacyVars is where agents
+	// before secrets files recorded them (moved out on the next lock).
+	Vars       map[string]string `json:"-"`
+	LegacyVars map[string]string `json:"env,omitempty"`
+	// VarNames are the names of the configured variables.
+	VarNames    []string      `json:"env_names,omitempty"`
+	EnvFile     string        `json:"env_file,omitempty"`
+	Health      HealthSpec    `json:"health"`
+	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
 }
 
 func runConfigOf(s Spec) *RunConfig {
 	return &RunConfig{Start: s.Start, Vars: s.Vars, EnvFile: s.EnvFile, Health: s.Health, StopTimeout: s.StopTimeout}
 }
 
-// runOf returns how release r runs: its own record, or, for a release
-// recorded before runs were kept, the spec at hand.
+// runOf returns how release r runs: its own record with the values from
+// its secrets file, or, for a release recorded before runs were kept, the
+// spec at hand.
 func (o *op) runOf(r *Release) *RunConfig {
-	if r != nil && r.Run != nil {
-		return r.Run
+	if r == nil || r.Run == nil {
+		return runConfigOf(o.spec)
 	}
-	return runConfigOf(o.spec)
+	if rc, ok := o.runs[r.ID]; ok {
+		return rc
+	}
+	rc := *r.Run
+	rc.Vars = maps.Clone(rc.LegacyVars)
+	if sec, err := o.l.readSecrets(r.ID); err == nil {
+		if rc.Vars == nil {
+			rc.Vars = map[string]string{}
+		}
+		maps.Copy(rc.Vars, sec.Vars)
+		if sec.HealthURL != "" {
+			rc.Health.URL = sec.HealthURL
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		o.warn(fmt.Sprintf("release %s: %v", r.ID, err))
+	} else if len(rc.VarNames) > 0 && len(rc.Vars) == 0 {
+		o.warn(fmt.Sprintf("release %s: %v (%s): its variables %s are not set", r.ID, errNoSecrets, o.l.secretsOf(r.ID), strings.Join(rc.VarNames, ", ")))
+	}
+	if rc.Vars == nil {
+		rc.Vars = map[string]string{}
+	}
+	o.red.addVars(rc.Vars)
+	o.red.addURL(rc.Health.URL)
+	o.remember(r.ID, &rc)
+	return &rc
+}
+
+// remember keeps how release id runs, values included, for the rest of
+// the operation.
+func (o *op) remember(id string, rc *RunConfig) {
+	if o.runs == nil {
+		o.runs = map[string]*RunConfig{}
+	}
+	o.runs[id] = rc
 }
 
 // State is the journal of a target and its truth: which release is

@@ -127,7 +127,7 @@ func TestLockStepFailureReleasesLock(t *testing.T) {
 			if r.code != 1 || r.result.Steps[0].Name != agent.StepLock || r.result.Steps[0].Status != agent.StepFailed {
 				t.Fatalf("the lock step must fail: %s", r)
 			}
-			if _, err := os.Stat(filepath.Join(s.root, "lock")); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(s.root, "lock", "owner.json")); !os.IsNotExist(err) {
 				t.Fatalf("a failed lock step left the lock: %v", err)
 			}
 			next := runAgent(t, s.spec("apply", sha))
