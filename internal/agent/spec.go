@@ -93,6 +93,9 @@ type Source struct {
 	Kind   string `json:"kind,omitempty"`
 	URL    string `json:"url,omitempty"`
 	Subdir string `json:"subdir,omitempty"`
+	// Ref is the branch the commit is on (git), fetched when the server
+	// refuses the commit by SHA; optional.
+	Ref    string `json:"ref,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
 }
 
@@ -154,6 +157,7 @@ var (
 	nameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 	varRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 	toRe     = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
+	branchRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$`)
 	maxValue = 4096
 )
 
@@ -244,6 +248,9 @@ func (s Spec) validateApply() []error {
 		}
 	default:
 		bad("source.kind %q is not git or archive", s.Source.Kind)
+	}
+	if s.Source.Ref != "" && !branchRe.MatchString(s.Source.Ref) || strings.Contains(s.Source.Ref, "..") || strings.HasSuffix(s.Source.Ref, ".lock") || strings.Contains(s.Source.Ref, "//") {
+		bad("source.ref %q is not a branch name", truncate(s.Source.Ref, 60))
 	}
 	if s.Source.Subdir != "" && s.Source.Subdir != "." {
 		if err := relInside(s.Source.Subdir); err != nil {
