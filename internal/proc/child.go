@@ -74,17 +74,12 @@ func WithTracker(ctx context.Context, t *Tracker) context.Context {
 // close: a grandchild holding them is killed with the group anyway.
 const waitDelay = 5 * time.Second
 
-// Prepare readies cmd, made with exec.CommandContext, so that it cannot
-// outlive this process (see above) and so that cancelling the context
-// kills its whole process group, not only the child. Call it before
-// Start; Run calls it.
-func Prepare(cmd *exec.Cmd) {
-	prepare(cmd)
-	cmd.Cancel = func() error { return KillGroup(cmd) }
-	if cmd.WaitDelay == 0 {
-		cmd.WaitDelay = waitDelay
-	}
-}
+// Prepare readies cmd so that it cannot outlive this process (see above).
+// Call it before Start. A command made with exec.CommandContext should
+// also kill its group when the context ends: set cmd.Cancel to call
+// KillGroup, as Run does (exec refuses a Cancel on a command made
+// without a context, so Prepare cannot).
+func Prepare(cmd *exec.Cmd) { prepare(cmd) }
 
 // KillGroup kills cmd's process group (Windows: its process tree): what
 // the child started goes with it. A group already gone is not an error.
@@ -95,10 +90,16 @@ func KillGroup(cmd *exec.Cmd) error {
 	return killGroup(cmd)
 }
 
-// Run starts a prepared cmd, records its group in ctx's Tracker while it
-// runs, waits for it, and kills whatever it left running in its group.
+// Run prepares and starts cmd, made with exec.CommandContext(ctx, …),
+// records its group in ctx's Tracker while it runs, waits for it, and
+// kills whatever it left running in its group. When ctx ends, the whole
+// group is killed, not only the child.
 func Run(ctx context.Context, cmd *exec.Cmd) error {
 	Prepare(cmd)
+	cmd.Cancel = func() error { return KillGroup(cmd) }
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = waitDelay
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
