@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -224,4 +225,111 @@ func sid(pid int) int {
 	}
 	n, _ := strconv.Atoi(f[3])
 	return n
+}
+
+// rounds is how many rounds a randomized test runs: FERRY_STRESS_ROUNDS,
+// else def.
+func rounds(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("FERRY_STRESS_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// TestKillNineAtRandomInstants kills -9 real deploys (new requirements,
+// so venv and pip run) at random instants: after each, the next deploy
+// succeeds, nothing partial is left, state.json is whole, the new commit
+// serves, and no process of a dead deploy still works in the root.
+func TestKillNineAtRandomInstants(t *testing.T) {
+	s := newSite(t)
+	t0 := time.Now()
+	if r := runAgent(t, s.spec("apply", s.git("rev-parse", "HEAD"))); r.code != 0 {
+		t.Fatalf("first deploy: %s", r)
+	}
+	span := time.Since(t0) // how long a deploy with a new venv takes here
+	n, hits := rounds(4), 0
+	defer func() { t.Logf("%d of %d kills landed while the deploy ran", hits, n) }()
+	for i := 0; i < n; i++ {
+		// Requirements never seen before: a new venv and pip every time.
+		s.writeFile("requirements.txt", fmt.Sprintf("greet==%d.0.0\n# round %d\n", 1+i%2, i))
+		sha := s.change(false)
+		enc, _ := s.spec("apply", sha).Encode()
+		cmd := exec.Command(agentBin, "apply", "--spec-b64", enc)
+		var out strings.Builder
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Duration(rand.Int64N(int64(span)))
+		time.Sleep(at)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if cmd.ProcessState.Exited() {
+			hits-- // it had finished: this round tests nothing new
+			t.Logf("round %d: the deploy ended (exit %d) before the kill:\n%.2000s", i, cmd.ProcessState.ExitCode(), out.String())
+		}
+		hits++
+		r := runAgent(t, s.spec("apply", sha))
+		if r.code != 0 {
+			t.Fatalf("round %d (killed %s into a %s deploy): the next deploy failed: %s", i, at, span, r)
+		}
+		if got := s.health(); got != sha {
+			t.Fatalf("round %d: serving %q, want %s", i, got, sha)
+		}
+		s.state()
+		if left, _ := filepath.Glob(filepath.Join(s.root, "releases", "*.partial")); len(left) > 0 {
+			t.Fatalf("round %d: partial releases left: %v", i, left)
+		}
+		if left := strays(s.root, s.appPID()); len(left) > 0 {
+			t.Fatalf("round %d (killed %s in): processes of the dead deploy still work in the root:\n%s", i, at, strings.Join(left, "\n"))
+		}
+		t.Logf("round %d: killed %s into the deploy; recovered (%d warnings)", i, at.Round(time.Millisecond), len(r.result.Warnings))
+	}
+}
+
+// TestConcurrentTakeoverOneHolder races three real deploys, round after
+// round, against the lock a dead deploy left: at most one of them takes
+// it over (the others wait their turn or are refused), every one ends 0
+// or 5, and one succeeds.
+func TestConcurrentTakeoverOneHolder(t *testing.T) {
+	s := newSite(t)
+	sha := s.git("rev-parse", "HEAD")
+	if r := runAgent(t, s.spec("apply", sha)); r.code != 0 {
+		t.Fatalf("first deploy: %s", r)
+	}
+	host, _ := os.Hostname()
+	enc, _ := s.spec("apply", sha).Encode()
+	for i := 0; i < rounds(5); i++ {
+		dead := exec.Command("true")
+		dead.Run()
+		os.MkdirAll(filepath.Join(s.root, "lock"), 0o755)
+		owner := fmt.Sprintf(`{"who":"dead","op":"apply","pid":%d,"host":%q,"since":%q,"ttl":3600000000000,"file_lock":true}`,
+			dead.Process.Pid, host, time.Now().UTC().Format(time.RFC3339))
+		os.WriteFile(filepath.Join(s.root, "lock", "owner.json"), []byte(owner), 0o644)
+		cmds := make([]*exec.Cmd, 3)
+		outs := make([]*strings.Builder, 3)
+		for j := range cmds {
+			cmds[j] = exec.Command(agentBin, "apply", "--spec-b64", enc)
+			outs[j] = &strings.Builder{}
+			cmds[j].Stdout = outs[j]
+			cmds[j].Start()
+		}
+		takeovers, ok := 0, 0
+		for j, c := range cmds {
+			c.Wait()
+			switch code := c.ProcessState.ExitCode(); code {
+			case 0:
+				ok++
+			case 5:
+			default:
+				t.Fatalf("round %d: a racing deploy exited %d:\n%s", i, code, outs[j])
+			}
+			if strings.Contains(outs[j].String(), "taking over a stale lock") {
+				takeovers++
+			}
+		}
+		if ok == 0 || takeovers > 1 {
+			t.Fatalf("round %d: %d deploys succeeded, %d took over the dead deploy's lock (want ≥1 and ≤1)", i, ok, takeovers)
+		}
+	}
 }
