@@ -21,6 +21,10 @@ func prepare(cmd *exec.Cmd) {
 	setParentDeathSignal(cmd.SysProcAttr)
 }
 
+// Contained reports whether children die with this process: on Linux
+// through the parent-death signal (and recorded groups), always.
+func Contained() bool { return true }
+
 func killGroup(cmd *exec.Cmd) error {
 	err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
