@@ -98,13 +98,21 @@ type Status struct {
 	// healthy, other than the current one; what a rollback returns to.
 	Previous *Release `json:"previous,omitempty"`
 	// Bad lists the kept releases that failed (before serving) or went
-	// bad (after the switch), newest last: never ones to go back to.
-	Bad        []Release  `json:"bad,omitempty"`
+	// bad (after the switch), oldest first: never ones to go back to.
+	Bad        []BadRelease `json:"bad,omitempty"`
 	PID        int        `json:"pid,omitempty"`
 	Running    bool       `json:"running"`
 	Healthy    bool       `json:"healthy"`
 	HealthNote string     `json:"health,omitempty"`
 	Locked     *LockOwner `json:"locked_by,omitempty"`
+}
+
+// BadRelease names a kept release that must not be gone back to.
+type BadRelease struct {
+	ID     string `json:"id"`
+	SHA    string `json:"sha"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Event is one line of the agent's progress stream.

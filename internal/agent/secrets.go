@@ -64,6 +64,17 @@ func (l layout) readSecrets(id string) (releaseSecrets, error) {
 	return s, nil
 }
 
+// public is release r as a result may show it: a record an older agent
+// wrote, with the values in it, shows the names only.
+func public(r Release) Release {
+	if r.Run != nil && (len(r.Run.LegacyVars) > 0 || redactURL(r.Run.Health.URL) != r.Run.Health.URL) {
+		full := *r.Run
+		full.Vars, full.LegacyVars = r.Run.LegacyVars, nil
+		r.Run, _ = sealRun(&full)
+	}
+	return r
+}
+
 // sealRun splits how a release runs into what may be recorded (names,
 // redacted URL) and what may not (values, the URL itself).
 func sealRun(rc *RunConfig) (*RunConfig, releaseSecrets) {

@@ -51,18 +51,18 @@ func (o *op) status(ctx context.Context) string {
 	}
 	s := &Status{}
 	if r := st.find(st.Current); r != nil {
-		c := *r
+		c := public(*r)
 		s.Current = &c
 		o.res.Release, o.res.SHA = r.ID, r.SHA
 	}
 	if r := st.lastGood(); r != nil {
-		p := *r
+		p := public(*r)
 		s.Previous = &p
 		o.res.Previous = r.ID
 	}
 	for _, r := range st.Releases {
 		if (r.Status == StatusBad || r.Status == StatusFailed) && !r.Pruned {
-			s.Bad = append(s.Bad, r)
+			s.Bad = append(s.Bad, BadRelease{ID: r.ID, SHA: r.SHA, Status: r.Status, Reason: r.Reason})
 		}
 	}
 	if h, running := o.sup.Current(ctx); h.PID != 0 || running {
@@ -87,7 +87,10 @@ func (o *op) releases() string {
 	if !ok {
 		return OutcomeFailed
 	}
-	list := append([]Release(nil), st.Releases...)
+	list := make([]Release, 0, len(st.Releases))
+	for _, r := range st.Releases {
+		list = append(list, public(r))
+	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].Created.After(list[j].Created) })
 	o.res.Releases = list
 	o.res.Release = st.Current
