@@ -100,11 +100,11 @@ type Status struct {
 	// Bad lists the kept releases that failed (before serving) or went
 	// bad (after the switch), oldest first: never ones to go back to.
 	Bad        []BadRelease `json:"bad,omitempty"`
-	PID        int        `json:"pid,omitempty"`
-	Running    bool       `json:"running"`
-	Healthy    bool       `json:"healthy"`
-	HealthNote string     `json:"health,omitempty"`
-	Locked     *LockOwner `json:"locked_by,omitempty"`
+	PID        int          `json:"pid,omitempty"`
+	Running    bool         `json:"running"`
+	Healthy    bool         `json:"healthy"`
+	HealthNote string       `json:"health,omitempty"`
+	Locked     *LockOwner   `json:"locked_by,omitempty"`
 }
 
 // BadRelease names a kept release that must not be gone back to.
