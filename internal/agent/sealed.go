@@ -86,6 +86,9 @@ func unseal(ctx context.Context, s Spec) (Spec, error) {
 	if doc.HealthURL != "" {
 		s.Health.URL = doc.HealthURL
 	}
+	if s.Health.URL == "" {
+		return s, errors.New("health.url is in neither the spec nor its sealed part")
+	}
 	return s, nil
 }
 
