@@ -23,7 +23,8 @@ const (
 // owners' PIDs, IPv4 then IPv6, and names the one on port.
 func listener(port int) (int, string, bool) {
 	for _, family := range []uintptr{afInet, afInet6} {
-		if pid, ok := tcpOwner(family, port); ok {
+		// Wine lists the socket with owner 0: no name to give.
+		if pid, ok := tcpOwner(family, port); ok && pid != 0 {
 			return pid, programName(pid), true
 		}
 	}

@@ -6,6 +6,7 @@
 //	procdriver start-leaky -log L -dir D [-env K=V]... -- PROGRAM ARGS...
 //	procdriver alive (-pidfile F | -pid N -start-time T)
 //	procdriver stop -pidfile F -grace 5s
+//	procdriver listener -port N
 //	procdriver contain -log L -dir D -child-env K=V -app-env K=V -- PROGRAM ARGS...
 //
 // contain runs PROGRAM twice: once as an ordinary child through
@@ -50,6 +51,12 @@ func main() {
 		cmdStop(os.Args[2:])
 	case "contain":
 		cmdContain(os.Args[2:])
+	case "listener":
+		fs := flag.NewFlagSet("listener", flag.ExitOnError)
+		port := fs.Int("port", 0, "TCP port")
+		fs.Parse(os.Args[2:]) //nolint:errcheck
+		pid, program, ok := proc.Listener(*port)
+		emit(map[string]any{"pid": pid, "program": program, "found": ok})
 	default:
 		fail(fmt.Errorf("unknown subcommand %q", os.Args[1]))
 	}
