@@ -24,8 +24,9 @@ var Version = "dev"
 
 const usage = `usage: ferry-agent OP [--spec-b64 SPEC | --spec-file FILE] [--result-only]
 
-OP is apply, rollback, status, releases or unlock, and must match the
-spec's op. The spec may also come from the FERRY_AGENT_SPEC variable.
+OP is apply, rollback, status, releases, unlock or repair, and must match
+the spec's op. SIGINT, SIGTERM and SIGHUP stop the operation the same way:
+its children are killed, the lock released, and the result still printed. The spec may also come from the FERRY_AGENT_SPEC variable.
 ferry-agent version prints the version.
 
 Exit codes: 0 deployed and healthy; 1 failed, nothing changed; 2 usage or
