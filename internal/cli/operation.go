@@ -102,6 +102,10 @@ func (o *operation) planRollback(ctx context.Context) error {
 	o.spec = t.baseSpec(agent.OpRollback)
 	o.spec.To = o.to
 	o.spec.LockWait = o.lockWait
+	// A release a person rolled back from is not one to return to: a
+	// later rollback must not pick it again (deploying its commit again
+	// makes a fresh release of it, reusing its venv).
+	o.spec.MarkBad = "rolled back by " + o.spec.Deployer + " with ferry rollback"
 	return nil
 }
 

@@ -93,7 +93,6 @@ func TestNothingSecretInSSMParameters(t *testing.T) {
 	}
 	o := f.opts
 	o.Source, o.Repository = "git", "https://git.example.com/app.git"
-	ssm.Sealed(&o)
 	tr, err := ssm.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -221,14 +220,9 @@ func awsCLIOutput(t *testing.T, sb *sandbox.Sandbox, args ...string) string {
 
 // The same through the real agent: a fleet deploys with the planted
 // secrets, serves, and none of them is in SSM's parameters or the
-// bucket. It needs the agent's side of the hardening (sealed specs);
-// until that has landed, this build's agent would get the values on its
-// command line, which is what the test refuses.
+// bucket.
 func TestRealAgentGetsItsSecretsSealed(t *testing.T) {
 	t.Parallel()
-	if !ssm.AgentTakesSealed() {
-		t.Skip("this build's ferry-agent does not read sealed specs yet (the agent's side of the hardening)")
-	}
 	f := newFleet(t, 2, sandbox.Options{})
 	sha := f.head()
 	spec := f.spec(agent.OpApply, sha)

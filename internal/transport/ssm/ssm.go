@@ -77,10 +77,6 @@ type Options struct {
 	// Margin is added to SSM's own time limits to make the overall
 	// deadline; zero means two minutes.
 	Margin time.Duration
-
-	// sealAlways seals apply and rollback specs even when this build's
-	// agent does not read a sealed part (tests with a stand-in agent).
-	sealAlways bool
 }
 
 // Outcomes the transport reports for servers whose agent gave no result.
