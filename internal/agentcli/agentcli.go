@@ -16,10 +16,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/version"
 )
-
-// Version is the agent's version, set at build time.
-var Version = "dev"
 
 const usage = `usage: ferry-agent OP [--spec-b64 SPEC | --spec-file FILE] [--result-only]
 
@@ -42,7 +40,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitcode.OK
 	}
 	if args[0] == "version" {
-		fmt.Fprintf(stdout, "ferry-agent %s protocol %d\n", Version, agent.Protocol)
+		fmt.Fprintf(stdout, "ferry-agent %s protocol %d\n", version.Get(), agent.Protocol)
 		return exitcode.OK
 	}
 	if args[0] == "service" {

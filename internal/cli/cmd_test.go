@@ -203,6 +203,15 @@ func Test_NewCmdDemo(t *testing.T) {
 	})
 }
 
+func Test_NewCmdVersion(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdVersion, func(o *VersionOptions) *Common { return &o.Common }, []caseOf[VersionOptions]{
+		{name: "plain", args: "", want: VersionOptions{Common: Common{Globals: defaults}}},
+		{name: "json", args: "--json", want: VersionOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}}},
+		{name: "an argument", args: "now", code: exitcode.Usage},
+	})
+}
+
 // Every command is registered on the root, and each has its test above.
 func TestRootRegistersEveryCommand(t *testing.T) {
 	t.Parallel()
@@ -213,7 +222,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "check demo deploy releases repair rollback sandbox schema status unlock validate"
+	want := "check demo deploy releases repair rollback sandbox schema status unlock validate version"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}
