@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/supervise"
+	"github.com/ferryhq/ferry/internal/version"
 )
 
 // Options tune an operation beyond its spec.
@@ -35,7 +36,7 @@ const (
 func Run(ctx context.Context, spec Spec, opts Options) Result {
 	start := time.Now()
 	host, _ := os.Hostname()
-	res := Result{Op: spec.Op, App: spec.App, Environment: spec.Environment, SHA: spec.SHA, Host: host}
+	res := Result{Op: spec.Op, App: spec.App, Environment: spec.Environment, SHA: spec.SHA, Host: host, AgentVersion: version.Get().Version}
 	emit := opts.Emit
 	if emit == nil {
 		emit = func(Event) {}
@@ -72,6 +73,8 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		outcome = o.releases()
 	case OpUnlock:
 		outcome = o.breakLock()
+	case OpDoctor:
+		outcome = o.doctor(ctx)
 	}
 	res.finish(outcome, start)
 	return res

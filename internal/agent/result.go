@@ -62,6 +62,11 @@ type Result struct {
 	Status   *Status    `json:"status,omitempty"`
 	Releases []Release  `json:"releases,omitempty"`
 	Lock     *LockOwner `json:"lock,omitempty"`
+	// AgentVersion is this agent's version (internal/version), in every
+	// result: ferry warns when a server's cached agent is not its own.
+	AgentVersion string `json:"agent_version,omitempty"`
+	// Doctor answers the doctor operation: one line per check.
+	Doctor []Check `json:"doctor,omitempty"`
 }
 
 // Status describes what a target serves now.

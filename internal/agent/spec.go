@@ -154,9 +154,9 @@ func (s Spec) Validate() error {
 		bad("protocol %d is not supported (this agent speaks %d)", s.Protocol, Protocol)
 	}
 	switch s.Op {
-	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock:
+	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpDoctor:
 	default:
-		bad("op %q is not one of apply, rollback, status, releases, unlock", s.Op)
+		bad("op %q is not one of apply, rollback, status, releases, unlock, doctor", s.Op)
 	}
 	if err := checkRoot(s.Root); err != nil {
 		bad("root: %v", err)

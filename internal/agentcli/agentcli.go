@@ -21,7 +21,7 @@ import (
 
 const usage = `usage: ferry-agent OP [--spec-b64 SPEC | --spec-file FILE] [--result-only]
 
-OP is apply, rollback, status, releases or unlock, and must match the
+OP is apply, rollback, status, releases, unlock or doctor, and must match the
 spec's op. The spec may also come from the FERRY_AGENT_SPEC variable.
 ferry-agent version prints the version.
 
