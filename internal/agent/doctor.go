@@ -57,7 +57,14 @@ func (o *op) doctor(ctx context.Context) string {
 		if err != nil {
 			add(Check{Name: "python", Detail: fmt.Sprintf("%s: %v", python, err), Fix: "install Python on the server, or set python: in ferry.yml to the interpreter's path"})
 		} else {
-			add(Check{Name: "python", OK: true, Detail: fmt.Sprintf("%s is Python %s", python, v)})
+			// Version is the venv key's material: the version line first,
+			// the interpreter's path last.
+			lines := strings.Split(strings.TrimSpace(v), "\n")
+			what := fmt.Sprintf("%s is Python %s", python, strings.Fields(lines[0]+" ?")[0])
+			if len(lines) > 1 && filepath.IsAbs(lines[len(lines)-1]) {
+				what += " (" + lines[len(lines)-1] + ")"
+			}
+			add(Check{Name: "python", OK: true, Detail: what})
 		}
 	}
 

@@ -210,6 +210,10 @@ Exit codes:
 		NewCmdSandbox(f, nil),
 		NewCmdDemo(f, nil),
 		NewCmdVersion(f, nil),
+		NewCmdInit(f, nil),
+		NewCmdLint(f, nil),
+		NewCmdIAM(f, nil),
+		NewCmdDoctor(f, nil),
 	)
 	// cobra's completion command prints its help when given no shell,
 	// without running any hook: with --json that must be an error too.
