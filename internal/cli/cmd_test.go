@@ -91,6 +91,8 @@ func Test_NewCmdDeploy(t *testing.T) {
 		{name: "every flag", args: "staging --ref v1.2 --lock-wait 5m --skip-gates --json --no-color -c deploy/ferry.yml",
 			want: DeployOptions{Common: Common{Globals: Globals{ConfigPath: "deploy/ferry.yml", JSON: true, NoColor: true}},
 				Env: "staging", Ref: "v1.2", LockWait: 5 * time.Minute, SkipGates: true}},
+		{name: "gate reports", args: "--junit gates.xml --sarif gates.sarif",
+			want: DeployOptions{Common: Common{Globals: defaults}, Ref: "HEAD", JUnit: "gates.xml", SARIF: "gates.sarif"}},
 		{name: "too many arguments", args: "a b", code: exitcode.Usage},
 		{name: "unknown flag", args: "--bogus", code: exitcode.Usage},
 		{name: "bad duration", args: "--lock-wait soon", code: exitcode.Usage},

@@ -30,6 +30,8 @@ type operation struct {
 	to        string
 	lockWait  time.Duration
 	skipGates bool
+	// junit and sarif are the gates' report files (deploy --junit, --sarif).
+	junit, sarif string
 
 	// Filled by the steps.
 	t       *target
@@ -160,8 +162,15 @@ func (o *operation) gates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gatesTerminal(o.Err, rep, o.painter())
+	prefix := t.appDir
+	if prefix == "." {
+		prefix = ""
+	}
 	o.gateRun = &gateSummary{report: rep}
+	if err := o.writeGateReports(rep, o.junit, o.sarif, prefix); err != nil {
+		return err
+	}
+	o.showGates(o.Err, rep, prefix)
 	if !rep.Passed {
 		return fail.New(exitcode.Refused, fmt.Errorf("deploy refused: blocking gate %s failed", strings.Join(rep.BlockingFailures(), ", ")),
 			"fix what the gates report and commit, or run ferry check to iterate; --skip-gates deploys anyway and is recorded")
