@@ -144,7 +144,7 @@ development: dev only) with the token in GITHUB_TOKEN or gh auth token;
 	fl.BoolVar(&opts.Force, "force", false, "replace files that differ from what ferry writes")
 	fl.BoolVar(&opts.Check, "check", false, "only compare: exit 1 when the files drifted from what this ferry writes")
 	fl.StringVar(&opts.FerryVersion, "ferry-version", "", "the ferry the workflows install (default: this ferry's release version)")
-	fl.StringVar(&opts.FerryDownloadURL, "ferry-download-url", "", "where the workflows download ferry from (a mirror or GitHub Enterprise)")
+	fl.StringVar(&opts.FerryDownloadURL, "ferry-download-url", "", "where the workflows download ferry from (a mirror or GitHub Enterprise); kept from the workflows when not given")
 	return cmd
 }
 
@@ -416,6 +416,10 @@ func hasInstanceDir(dir string) bool {
 	return found
 }
 
+// downloadURLRe finds the ferry action's download-url in a workflow
+// ferry init wrote.
+var downloadURLRe = regexp.MustCompile(`(?m)^\s+download-url: "([^"]+)"$`)
+
 // windowsRoot is a drive-letter path.
 var windowsRoot = regexp.MustCompile(`^[A-Za-z]:[\\/]`)
 
@@ -455,6 +459,14 @@ func (opts *InitOptions) model(cfg *config.Config, top, cfgRel string) (workflow
 			m.AppRequirements = strings.TrimSuffix(m.AppRequirements, "pyproject.toml")
 			if m.AppRequirements == "" {
 				m.AppRequirements = "./"
+			}
+		}
+	}
+	if m.FerryDownloadURL == "" {
+		// A mirror given once is kept, as the pins are.
+		if b, err := os.ReadFile(filepath.Join(top, filepath.FromSlash(workflows.CheckPath))); err == nil {
+			if sm := downloadURLRe.FindSubmatch(b); sm != nil {
+				m.FerryDownloadURL = string(sm[1])
 			}
 		}
 	}

@@ -2,20 +2,13 @@ package pipelinetest
 
 import (
 	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/workflows"
 )
-
-// doctorPending is what the deploy workflow waits on: `ferry doctor ENV`
-// runs before every deploy, and the CLI does not have it yet.
-const doctorPending = "waiting on the lead's wiring: ferry-deploy.yml runs `ferry doctor ENV --config ferry.yml` before `ferry deploy`, " +
-	"and this ferry has no doctor command. The test needs: `ferry doctor development --config ferry.yml` (and production) exiting 0 " +
-	"against ferry sandbox with the credentials configure-aws-credentials exported (AWS_ACCESS_KEY_ID, AWS_REGION, " +
-	"AWS_ENDPOINT_URL_SSM/S3 from the environment), and non-zero, naming the problem, when they are missing. " +
-	"Everything up to that step ran and is checked above"
 
 // TestPipeline pushes and dispatches the way a team would, in order, on
 // one repository and one sandbox: a push to dev deploys development, a
@@ -26,7 +19,6 @@ func TestPipeline(t *testing.T) {
 		t.Skip("runs the pipeline under act with a release snapshot (skipped with -short)")
 	}
 	h := newHarness(t)
-	doctor := h.hasCommand("doctor")
 
 	t.Run("push to dev deploys development", func(t *testing.T) {
 		h.t = t
@@ -34,10 +26,7 @@ func TestPipeline(t *testing.T) {
 		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/dev"})
 		h.checkGates(r, sha)
 		h.checkDeployStarted(r, "development", sha)
-		if !doctor {
-			h.checkStoppedAtDoctor(r)
-			t.Skip(doctorPending)
-		}
+		h.checkDoctor(r)
 		h.checkDeployed(r, "development", sha)
 	})
 
@@ -49,10 +38,7 @@ func TestPipeline(t *testing.T) {
 		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/master"})
 		h.checkGates(r, sha)
 		h.checkDeployStarted(r, "production", sha)
-		if !doctor {
-			h.checkStoppedAtDoctor(r)
-			t.Skip(doctorPending)
-		}
+		h.checkDoctor(r)
 		h.checkDeployed(r, "production", sha)
 	})
 
@@ -94,8 +80,7 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("rollback from the Actions tab", func(t *testing.T) {
 		h.t = t
-		// Two releases in production, deployed the way a laptop would
-		// (the deploy workflow waits on ferry doctor, above).
+		// Two releases in production, deployed the way a laptop would.
 		h.gitIn(h.repo, "checkout", "-q", "-f", "master")
 		first := h.gitIn(h.repo, "rev-parse", "HEAD")
 		second := h.commit("master", "a second release", map[string]string{"CHANGES.md": "second release\n"})
@@ -203,20 +188,19 @@ func (h *harness) checkCredentials(env string) {
 	}
 }
 
-// checkStoppedAtDoctor: the deploy job failed at ferry doctor because the
-// command does not exist, and nothing after it ran.
-func (h *harness) checkStoppedAtDoctor(r result) {
+// checkDoctor: ferry doctor passed in the deploy job, having asked STS,
+// the bucket, the instances and each server.
+func (h *harness) checkDoctor(r result) {
 	t := h.t
 	t.Helper()
-	s, ok := r.ran("ferry doctor")
-	if !ok || s.OK || !strings.Contains(r.Output, "unknown command") {
-		t.Errorf("the deploy job did not stop at ferry doctor for want of the command: ran %v ok %v", ok, s.OK)
+	if s, ok := r.ran("ferry doctor"); !ok || !s.OK {
+		t.Errorf("ferry doctor: ran %v ok %v", ok, s.OK)
 	}
-	if _, ok := r.ran("ferry deploy"); ok {
-		t.Errorf("ferry deploy ran after ferry doctor failed")
-	}
-	if !strings.Contains(r.Output, "did not run: an earlier step failed") {
-		t.Errorf("the summary step does not say the deploy did not run")
+	out := regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(r.Output, "")
+	for _, want := range []string{"✓ credentials: arn:aws:iam::", "✓ bucket writable", "✓ document: AWS-RunShellScript ran the read-only doctor command", "✓ root: ", "is ready to deploy to"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ferry doctor's output lacks %q", want)
+		}
 	}
 }
 
