@@ -60,7 +60,7 @@ func (o *op) doctor(ctx context.Context) string {
 			// Version is the venv key's material: the version line first,
 			// the interpreter's path last.
 			lines := strings.Split(strings.TrimSpace(v), "\n")
-			what := fmt.Sprintf("%s is Python %s", python, strings.Fields(lines[0]+" ?")[0])
+			what := fmt.Sprintf("%s is Python %s", python, strings.Fields(lines[0] + " ?")[0])
 			if len(lines) > 1 && filepath.IsAbs(lines[len(lines)-1]) {
 				what += " (" + lines[len(lines)-1] + ")"
 			}

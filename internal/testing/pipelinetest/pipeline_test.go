@@ -2,8 +2,8 @@ package pipelinetest
 
 import (
 	"os"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
