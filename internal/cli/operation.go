@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/github"
 	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/transport"
 )
@@ -39,6 +40,8 @@ type operation struct {
 	gateRun *gateSummary
 	results []transport.TargetResult
 	steps   []stepRecord
+	// deployment is the GitHub deployment the github step started.
+	deployment *github.Tracker
 }
 
 // gateSummary is what a deploy records of the gates it ran or skipped.
@@ -51,6 +54,7 @@ type gateSummary struct {
 func (o *operation) run(steps []step[*operation]) error {
 	records, err := runSteps(o.context(), o.Common, steps, o)
 	o.steps = records
+	o.finishDeployment(o.context(), err)
 	if o.t != nil {
 		o.setResult(o.result(err))
 	}
