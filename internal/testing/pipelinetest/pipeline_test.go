@@ -48,30 +48,39 @@ func TestPipeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.commit("dev", "break a test", map[string]string{"tests/test_app.py": string(test) + "\n\ndef test_broken():\n    assert 1 == 2, \"broken on purpose\"\n"})
+		before, _ := h.health("development")
+		// The gates run inside ferry deploy, after the job made AWS
+		// credentials: the app's tests must not see them.
+		h.commit("dev", "break a test", map[string]string{"tests/test_app.py": string(test) +
+			"\n\ndef test_broken():\n    assert 1 == 2, \"broken on purpose\"\n" +
+			"\n\ndef test_no_deploy_credentials():\n    assert not [k for k in os.environ if k.startswith(\"AWS_SECRET\") or k.startswith(\"ACTIONS_ID_TOKEN\")]\n"})
 		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/dev"})
 		if r.Exit == 0 {
 			t.Errorf("act succeeded with a failing test")
 		}
-		if s, ok := r.ran("ferry check"); !ok || s.OK {
-			t.Errorf("ferry check: ran %v ok %v, want it failed", ok, s.OK)
+		if s, ok := r.ran("ferry deploy"); !ok || s.OK {
+			t.Errorf("ferry deploy: ran %v ok %v, want it refused", ok, s.OK)
 		}
-		if !strings.Contains(r.Output, "::error title=ferry check::a blocking gate failed") && !strings.Contains(r.Output, "a blocking gate failed") {
-			t.Errorf("no annotation says a blocking gate failed")
+		if !strings.Contains(r.Output, "refused by policy: a blocking gate") || !strings.Contains(r.Output, "deploy refused: blocking gate tests failed") {
+			t.Errorf("nothing says a blocking gate refused the deploy")
+		}
+		if !regexp.MustCompile(`::error [^:]*title=ferry tests`).MatchString(r.Output) {
+			t.Errorf("no annotation for the failing gate")
+		}
+		if v, _ := h.health("development"); v != before {
+			t.Errorf("development serves %q after a refused deploy, want %q still", v, before)
 		}
 		// The reports still go up: that is when people read them.
 		if _, err := os.Stat(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); err != nil {
 			t.Errorf("JUnit report of the failing run: %v", err)
-		} else if b, _ := os.ReadFile(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); !strings.Contains(string(b), "test_broken") {
-			t.Errorf("the JUnit report does not name the failing test")
+		} else if b, _ := os.ReadFile(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); !strings.Contains(string(b), "test_broken") ||
+			!regexp.MustCompile(`<testcase [^>]*name="[^"]*test_no_deploy_credentials"[^>]*(/>|>\s*</testcase>)`).Match(b) {
+			t.Errorf("the JUnit report does not name the failing test, or test_no_deploy_credentials did not pass:\n%s", b)
 		}
 		for _, s := range r.Steps {
-			if strings.Contains(s.Job, "deploy") {
-				t.Errorf("deploy job step %q ran after the gates failed", s.Name)
+			if strings.Contains(s.Name, "ferry check") || strings.Contains(s.Job, "gates") {
+				t.Errorf("the gates ran twice: %s [%s]", s.Name, s.Job)
 			}
-		}
-		if _, err := os.Stat(filepath.Join(h.uploads, "credentials.log")); err == nil {
-			t.Errorf("AWS credentials were made although the gates failed")
 		}
 		if !strings.Contains(r.Summary, "tests") {
 			t.Errorf("the job summary does not show the gates:\n%s", r.Summary)
@@ -126,13 +135,18 @@ func TestPipeline(t *testing.T) {
 	})
 }
 
-// checkGates: the gates job ran ferry check on the commit, uploaded SARIF
-// and JUnit, and wrote the job summary.
+// checkGates: the gates ran once, inside ferry deploy, on the commit;
+// SARIF and JUnit went up and the gates' table is in the job summary.
 func (h *harness) checkGates(r result, sha string) {
 	t := h.t
 	t.Helper()
-	if s, ok := r.ran("ferry check"); !ok || !s.OK {
-		t.Fatalf("ferry check: ran %v ok %v\n%s", ok, s.OK, r.Output)
+	if s, ok := r.ran("ferry deploy"); !ok || !s.OK {
+		t.Fatalf("ferry deploy (which runs the gates): ran %v ok %v\n%s", ok, s.OK, r.Output)
+	}
+	for _, s := range r.Steps {
+		if strings.Contains(s.Name, "ferry check") {
+			t.Errorf("the gates ran twice: ferry check ran too [%s]", s.Job)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(h.uploads, "sarif", "ferry-check.sarif")); err != nil {
 		t.Errorf("SARIF upload: %v", err)
