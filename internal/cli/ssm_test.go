@@ -260,11 +260,3 @@ func TestDemo(t *testing.T) {
 	// bound fails for reasons that are not the demo's.
 	t.Logf("demo took %s", took)
 }
-
-func mustGlob(t *testing.T, pattern string) []string {
-	m, err := filepath.Glob(pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
