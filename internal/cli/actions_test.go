@@ -32,6 +32,9 @@ func TestGitHubActionsOutput(t *testing.T) {
 	if strings.Contains(r.err, "::group::fetch") || !regexp.MustCompile(`(?m)^  ✓ fetch `).MatchString(r.err) {
 		t.Fatalf("a one-line step is grouped, or missing:\n%s", r.err)
 	}
+	if !strings.Contains(r.err, "::group::local: pip's log (shared/logs/pip-") || !strings.Contains(r.err, "::endgroup::") {
+		t.Errorf("pip's log is not one group:\n%s", r.err)
+	}
 	if strings.Contains(r.err, "\x1b[") {
 		t.Fatal("no colours in Actions logs without a terminal")
 	}

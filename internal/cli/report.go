@@ -88,6 +88,9 @@ func (o *operation) summarize() {
 				fmt.Fprintln(o.Err, "::endgroup::")
 			}
 		}
+		if o.CI.Actions {
+			res = o.pipGroup(r.Target, res)
+		}
 		fail.Format(o.Err, res.Err())
 		if o.CI.Actions && res.ExitCode != 0 {
 			// The failure on the run's page, with what to do.

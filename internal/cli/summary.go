@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/transport"
 )
@@ -133,4 +136,25 @@ func capitalize(s string) string {
 // mdCell keeps s inside one Markdown table cell.
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", "").Replace(s)
+}
+
+// pipGroup prints pip's log as one group in Actions: the whole log of a
+// local target (it is on this machine), or the last lines a failed
+// install carries in its error from a server; it returns res with the
+// error cut to its first line, so the lines are not printed twice.
+func (o *operation) pipGroup(target string, res agent.Result) agent.Result {
+	failed := false
+	for _, s := range res.Steps {
+		failed = failed || (s.Name == agent.StepInstall && s.Status == agent.StepFailed)
+	}
+	if o.t.env.Target == config.TargetLocal && res.Release != "" {
+		if b, err := os.ReadFile(filepath.Join(o.t.root, "shared", "logs", "pip-"+res.Release+".log")); err == nil && len(b) > 0 {
+			fmt.Fprintf(o.Err, "::group::%s: pip's log (shared/logs/pip-%s.log)\n%s\n::endgroup::\n", target, res.Release, strings.TrimRight(o.redact.text(string(b)), "\n"))
+		}
+	}
+	if first, rest, ok := strings.Cut(res.Error, "\n"); failed && ok {
+		fmt.Fprintf(o.Err, "::group::%s: pip's last lines\n%s\n::endgroup::\n", target, strings.TrimRight(rest, "\n"))
+		res.Error = first
+	}
+	return res
 }
