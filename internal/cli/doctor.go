@@ -94,7 +94,7 @@ func runDoctor(opts *DoctorOptions) error {
 	for _, c := range res.Checks {
 		res.OK = res.OK && c.OK
 	}
-	own := version.Get().Version
+	own := version.Get()
 	for _, r := range results {
 		s := doctorServer{Target: r.Target, OK: r.Result.ExitCode == 0, AgentVersion: r.Result.AgentVersion, Checks: r.Result.Doctor}
 		if s.Checks == nil {
@@ -103,9 +103,9 @@ func runDoctor(opts *DoctorOptions) error {
 		if !s.OK {
 			s.Error = r.Result.Error
 		}
-		if s.AgentVersion != "" && s.AgentVersion != own {
+		if s.AgentVersion != "" && s.AgentVersion != own.Version && (own.Source == version.SourceRelease || own.Source == version.SourceModule) {
 			s.Checks = append(s.Checks, agent.Check{Name: "agent version", OK: true, Warn: true,
-				Detail: fmt.Sprintf("the server ran ferry-agent %s; this ferry is %s", s.AgentVersion, own),
+				Detail: fmt.Sprintf("the server ran ferry-agent %s; this ferry is %s", s.AgentVersion, own.Version),
 				Fix:    "ferry uploads its own agent with every command: a different one means the agents beside ferry (or FERRY_AGENT_DIR) are of another release"})
 		}
 		res.OK = res.OK && s.OK

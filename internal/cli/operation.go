@@ -205,6 +205,7 @@ func (o *operation) transport(ctx context.Context) error {
 		return err
 	}
 	o.results = results
+	warnAgentVersions(o.Common, results)
 	if o.op == agent.OpRollback && len(results) > 0 {
 		o.spec.SHA = results[0].Result.SHA
 	}
