@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -346,7 +347,7 @@ func newFerryYML(opts *InitOptions, appDir string) ([]byte, []string, error) {
 			fmt.Fprintf(&b, "      instance_ids: [%s]\n", strings.Join(opts.InstanceIDs, ", "))
 		case len(opts.Tags) > 0:
 			b.WriteString("      tags:\n")
-			for _, k := range sortedKeys(opts.Tags) {
+			for _, k := range slices.Sorted(maps.Keys(opts.Tags)) {
 				fmt.Fprintf(&b, "        %s: %s\n", yamlScalar(k), yamlScalar(opts.Tags[k]))
 			}
 		default:
@@ -367,15 +368,6 @@ func yamlScalar(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 var appNameBad = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

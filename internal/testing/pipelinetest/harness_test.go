@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,7 +29,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -367,7 +368,7 @@ func (h *harness) makeRepo(dir string, pins map[string]string) {
 	h.gitIn(dir, "init", "-q", "-b", "master")
 	// The gate tools' pins are the machine's (nothing is downloaded).
 	var req strings.Builder
-	for _, tool := range sortedKeys(pins) {
+	for _, tool := range slices.Sorted(maps.Keys(pins)) {
 		fmt.Fprintf(&req, "%s==%s\n", tool, pins[tool])
 	}
 	os.MkdirAll(filepath.Join(dir, ".github"), 0o755)
@@ -565,13 +566,4 @@ func (h *harness) ferryCmd(args ...string) (string, error) {
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -106,19 +106,7 @@ func TestArchiveWithoutGo(t *testing.T) {
 		os.MkdirAll(shared, 0o755)
 		os.WriteFile(filepath.Join(shared, ".env"), []byte(fmt.Sprintf("PORT=%d\n", port)), 0o644)
 	}
-	cfg := `app: hello
-start: python app.py
-requirements: requirements.txt
-python: python3
-pip:
-  no_index: true
-env_file: .env
-health:
-  url: http://127.0.0.1:${PORT}/health
-  version_field: version
-  deadline: 60s
-  interval: 200ms
-` + envelope.Result.Environment
+	cfg := sandbox.AppYML("hello") + envelope.Result.Environment
 	os.WriteFile(filepath.Join(repo, "ferry.yml"), []byte(cfg), 0o644)
 	gitEnv := append(env, "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com")
 	var sha string
@@ -148,6 +136,23 @@ health:
 	}
 	if strings.Contains(string(out), "building ferry-agent") {
 		t.Errorf("ferry built an agent instead of using the archive's:\n%s", out)
+	}
+
+	// Agents of another version (FERRY_AGENT_DIR): ferry says so.
+	other := t.TempDir()
+	for _, arch := range []string{"amd64", "arm64"} {
+		build := exec.Command("go", append(append([]string{"build"}, agentbin.Flags("9.9.9")...), "-o", filepath.Join(other, agentbin.FileName("linux", arch)), agentbin.Package)...)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build an agent of another version: %v\n%s", err, b)
+		}
+	}
+	again := exec.Command(ferry, "deploy", "sandbox", "--skip-gates")
+	again.Dir = repo
+	again.Env = append(deployEnv, agentbin.EnvDir+"="+other)
+	out, err = again.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ran ferry-agent 9.9.9, not this ferry's "+s.Version) {
+		t.Errorf("a deploy with agents of another version: %v, want a warning naming both versions\n%s", err, out)
 	}
 	stop()
 
