@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/supervise"
+	"github.com/ferryhq/ferry/internal/version"
 )
 
 // Options tune an operation beyond its spec.
@@ -51,7 +52,7 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 func run(ctx context.Context, spec Spec, fault string, emit func(Event), red *redactor) Result {
 	start := time.Now()
 	host, _ := os.Hostname()
-	res := Result{Op: spec.Op, App: spec.App, Environment: spec.Environment, SHA: spec.SHA, Host: host}
+	res := Result{Op: spec.Op, App: spec.App, Environment: spec.Environment, SHA: spec.SHA, Host: host, AgentVersion: version.Get().Version}
 	invalid := func(err error) Result {
 		res.Error = "invalid spec: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 		res.Hints = []string{"the spec is made by ferry; if you wrote it by hand, see docs/ARCHITECTURE.md for its fields"}
@@ -105,6 +106,8 @@ func run(ctx context.Context, spec Spec, fault string, emit func(Event), red *re
 			outcome = OutcomeOK
 		}
 		o.reportRepair()
+	case OpDoctor:
+		outcome = o.doctor(ctx)
 	}
 	res.finish(outcome, start)
 	return res

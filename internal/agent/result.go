@@ -70,6 +70,11 @@ type Result struct {
 	// Repair answers op repair: what loading the state found and what
 	// recovery did.
 	Repair *RepairReport `json:"repair,omitempty"`
+	// AgentVersion is this agent's version (internal/version), in every
+	// result: ferry warns when a server's cached agent is not its own.
+	AgentVersion string `json:"agent_version,omitempty"`
+	// Doctor answers the doctor operation: one line per check.
+	Doctor []Check `json:"doctor,omitempty"`
 }
 
 // RepairReport says what op repair found and did.

@@ -170,9 +170,9 @@ func (s Spec) Validate() error {
 		bad("protocol %d is not supported (this agent speaks %d)", s.Protocol, Protocol)
 	}
 	switch s.Op {
-	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpRepair:
+	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpRepair, OpDoctor:
 	default:
-		bad("op %q is not one of apply, rollback, status, releases, unlock, repair", s.Op)
+		bad("op %q is not one of apply, rollback, status, releases, unlock, repair, doctor", s.Op)
 	}
 	if err := checkRoot(s.Root); err != nil {
 		bad("root: %v", err)

@@ -22,6 +22,9 @@ type DeployOptions struct {
 	LockWait time.Duration
 	// SkipGates deploys without the quality gates (--skip-gates), recorded.
 	SkipGates bool
+	// JUnit and SARIF are the gates' report files (--junit, --sarif), as
+	// ferry check writes them: a pipeline runs the gates once.
+	JUnit, SARIF string
 }
 
 // NewCmdDeploy is ferry deploy. runF, when not nil, is called with the
@@ -46,12 +49,15 @@ Actions). Uncommitted changes are not deployed: commit them first.`,
 	cmd.Flags().StringVar(&opts.Ref, "ref", "HEAD", "the commit to deploy: a branch, tag or SHA")
 	cmd.Flags().DurationVar(&opts.LockWait, "lock-wait", 0, "wait this long for another deploy's lock instead of failing")
 	cmd.Flags().BoolVar(&opts.SkipGates, "skip-gates", false, "deploy without running the quality gates (recorded)")
+	cmd.Flags().StringVar(&opts.JUnit, "junit", "", "write the gates' combined JUnit XML report (as ferry check --junit)")
+	cmd.Flags().StringVar(&opts.SARIF, "sarif", "", "write the gates' bandit and flake8 findings as SARIF 2.1.0 (as ferry check --sarif)")
 	return cmd
 }
 
 // runDeploy runs the deploy list of steps (steps.go).
 func runDeploy(opts *DeployOptions) error {
-	o := &operation{Common: opts.Common, op: agent.OpApply, env: opts.Env, ref: opts.Ref, lockWait: opts.LockWait, skipGates: opts.SkipGates}
+	o := &operation{Common: opts.Common, op: agent.OpApply, env: opts.Env, ref: opts.Ref, lockWait: opts.LockWait, skipGates: opts.SkipGates,
+		junit: opts.JUnit, sarif: opts.SARIF}
 	return o.run(deploySteps)
 }
 

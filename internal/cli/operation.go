@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/github"
 	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/transport"
 )
@@ -30,6 +31,8 @@ type operation struct {
 	to        string
 	lockWait  time.Duration
 	skipGates bool
+	// junit and sarif are the gates' report files (deploy --junit, --sarif).
+	junit, sarif string
 
 	// Filled by the steps.
 	t       *target
@@ -37,6 +40,8 @@ type operation struct {
 	gateRun *gateSummary
 	results []transport.TargetResult
 	steps   []stepRecord
+	// deployment is the GitHub deployment the github step started.
+	deployment *github.Tracker
 }
 
 // gateSummary is what a deploy records of the gates it ran or skipped.
@@ -49,6 +54,7 @@ type gateSummary struct {
 func (o *operation) run(steps []step[*operation]) error {
 	records, err := runSteps(o.context(), o.Common, steps, o)
 	o.steps = records
+	o.finishDeployment(o.context(), err)
 	if o.t != nil {
 		o.setResult(o.result(err))
 	}
@@ -164,8 +170,15 @@ func (o *operation) gates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gatesTerminal(o.Err, rep, o.painter())
+	prefix := t.appDir
+	if prefix == "." {
+		prefix = ""
+	}
 	o.gateRun = &gateSummary{report: rep}
+	if err := o.writeGateReports(rep, o.junit, o.sarif, prefix); err != nil {
+		return err
+	}
+	o.showGates(o.Err, rep, prefix)
 	if !rep.Passed {
 		return fail.New(exitcode.Refused, fmt.Errorf("deploy refused: blocking gate %s failed", strings.Join(rep.BlockingFailures(), ", ")),
 			"fix what the gates report and commit, or run ferry check to iterate; --skip-gates deploys anyway and is recorded")
@@ -196,6 +209,7 @@ func (o *operation) transport(ctx context.Context) error {
 		return err
 	}
 	o.results = results
+	warnAgentVersions(o.Common, results)
 	if o.op == agent.OpRollback && len(results) > 0 {
 		o.spec.SHA = results[0].Result.SHA
 	}

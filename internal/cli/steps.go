@@ -15,6 +15,7 @@ package cli
 var deploySteps = []step[*operation]{
 	{name: "plan", run: (*operation).planDeploy},
 	{name: "gates", run: (*operation).gates},
+	{name: "github", run: (*operation).github}, // a GitHub deployment, in_progress; its status when the runner ends
 	{name: "transport", run: (*operation).transport},
 	{name: "report", run: (*operation).report, always: true},
 }
@@ -23,6 +24,7 @@ var deploySteps = []step[*operation]{
 var rollbackSteps = []step[*operation]{
 	{name: "plan", run: (*operation).planRollback},
 	{name: "choose", run: (*operation).chooseRelease},
+	{name: "github", run: (*operation).github},
 	{name: "transport", run: (*operation).transport},
 	{name: "report", run: (*operation).report, always: true},
 }

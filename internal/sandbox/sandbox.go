@@ -46,9 +46,11 @@ type Options struct {
 	Instances int
 	// InstanceTags are added to every instance, next to Name=sandbox-<n>.
 	InstanceTags map[string]string
-	// SSMPort and S3Port choose the loopback ports; 0 picks free ones.
+	// SSMPort, S3Port and STSPort choose the loopback ports; 0 picks
+	// free ones.
 	SSMPort int
 	S3Port  int
+	STSPort int
 	// Bucket is created in the S3 server; default "ferry-sandbox".
 	Bucket string
 	// Region is what clients are told to use; default us-east-1.
@@ -66,9 +68,10 @@ type Options struct {
 
 // Sandbox is a running emulator and S3 server. Close stops both.
 type Sandbox struct {
-	// SSMEndpoint and S3Endpoint are http://127.0.0.1:<port> URLs.
+	// SSMEndpoint, S3Endpoint and STSEndpoint are http://127.0.0.1:<port> URLs.
 	SSMEndpoint string
 	S3Endpoint  string
+	STSEndpoint string
 	Region      string
 	Bucket      string
 	Root        string
@@ -164,6 +167,9 @@ func Start(opts Options) (s *Sandbox, err error) {
 	if s.SSMEndpoint, err = s.serve(opts.SSMPort, s.Emulator); err != nil {
 		return s, fmt.Errorf("start ssm server: %w", err)
 	}
+	if s.STSEndpoint, err = s.serve(opts.STSPort, &stsServer{}); err != nil {
+		return s, fmt.Errorf("start sts server: %w", err)
+	}
 	if err := s.writeClientFiles(); err != nil {
 		return s, err
 	}
@@ -201,6 +207,8 @@ func (s *Sandbox) writeClientFiles() error {
 		"  endpoint_url = " + s.SSMEndpoint,
 		"s3 =",
 		"  endpoint_url = " + s.S3Endpoint,
+		"sts =",
+		"  endpoint_url = " + s.STSEndpoint,
 		"",
 	}, "\n")
 	creds := "[default]\naws_access_key_id = " + AccessKeyID + "\naws_secret_access_key = " + SecretAccessKey + "\n"
@@ -227,6 +235,7 @@ func (s *Sandbox) Env() []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SSM=" + s.SSMEndpoint,
 		"AWS_ENDPOINT_URL_S3=" + s.S3Endpoint,
+		"AWS_ENDPOINT_URL_STS=" + s.STSEndpoint,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
 		"AWS_REGION=" + s.Region,
@@ -257,7 +266,7 @@ func (s *Sandbox) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:        s.Region,
 		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
-		ConfigSources: []any{endpoints{"SSM": s.SSMEndpoint, "S3": s.S3Endpoint}},
+		ConfigSources: []any{endpoints{"SSM": s.SSMEndpoint, "S3": s.S3Endpoint, "STS": s.STSEndpoint}},
 	}
 }
 

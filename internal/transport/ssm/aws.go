@@ -14,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -29,6 +30,7 @@ type clients struct {
 	ssm     *awsssm.Client
 	s3      *s3.Client
 	presign *s3.PresignClient
+	sts     *sts.Client
 	region  string
 }
 
@@ -100,6 +102,7 @@ func newClients(ctx context.Context, opts Options) (*clients, error) {
 		}
 	})
 	c.presign = s3.NewPresignClient(c.s3)
+	c.sts = sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() })
 	return c, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/testing/testtool"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
@@ -87,7 +88,7 @@ func TestNothingSecretInSSMParameters(t *testing.T) {
 	f := newStubFleet(t, 2)
 	body := sealingAgent
 	for _, arch := range []string{"amd64", "arm64"} {
-		if err := os.WriteFile(filepath.Join(string(f.opts.Agents.(ssm.AgentDir)), ssm.AgentFileName(runtime.GOOS, arch)), []byte(body), 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(f.agents, agentbin.FileName(runtime.GOOS, arch)), []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -185,7 +185,7 @@ func New(opts Options) (*Transport, error) {
 	}
 	if opts.Agents == nil {
 		// The caller's mistake, not the user's: where binaries come from
-		// depends on the caller's environment (see DefaultAgentSource).
+		// depends on the caller's environment (the CLI passes an agentbin.Resolver).
 		return nil, errors.New("ssm transport: Options.Agents is required")
 	}
 	return &Transport{opts: opts}, nil
