@@ -54,7 +54,7 @@ func (o *op) rollbackTarget() (*Release, error) {
 			return nil, fmt.Errorf("no kept release matches %q", o.spec.To)
 		}
 		r := found[0]
-		if r.Status != StatusHealthy {
+		if r.Status != StatusHealthy && !(r.Status == StatusBad && r.RolledBack) {
 			return nil, fmt.Errorf("release %s is %s, not healthy: refusing to roll back to it", r.ID, r.Status)
 		}
 		if r.ID == st.Current {

@@ -82,6 +82,11 @@ func (o *op) served() {
 		r.Reason = "rolled back to " + o.to
 		if o.spec.MarkBad != "" {
 			o.state.set(o.from, StatusBad, o.spec.MarkBad+"; rolled back to "+o.to)
+			r.RolledBack = true
+		}
+		// A release a person named again proved healthy just now.
+		if t := o.state.find(o.to); t != nil && t.RolledBack {
+			t.Status, t.Reason, t.RolledBack = StatusHealthy, "", false
 		}
 	}
 	if err := o.saveState(); err != nil {

@@ -38,7 +38,11 @@ type Release struct {
 	Venv     string    `json:"venv,omitempty"`
 	Status   string    `json:"status"`
 	Reason   string    `json:"reason,omitempty"`
-	Pruned   bool      `json:"pruned,omitempty"`
+	// RolledBack says the bad status came from a rollback away from this
+	// release, not from its own checks: it was healthy once, so a person
+	// may still name it (rollback --to) though no automatic choice will.
+	RolledBack bool `json:"rolled_back,omitempty"`
+	Pruned     bool `json:"pruned,omitempty"`
 	// Run is how this release starts and proves healthy, recorded when it
 	// was built: a rollback restores the old release with its own command,
 	// variables and health check, not the failed release's.
