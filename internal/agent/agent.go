@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/supervise"
+	"github.com/ferryhq/ferry/internal/version"
 )
 
 // Options tune an operation beyond its spec.
@@ -32,19 +33,47 @@ const (
 
 // Run performs the spec's operation and returns its result; it never
 // panics on bad input and always fills Outcome and ExitCode.
+//
+// Every event it emits and the result it returns are redacted: the
+// values of the spec's variables (and of the releases it starts) and the
+// credentials of its URLs are replaced by *** (see secrets.go).
 func Run(ctx context.Context, spec Spec, opts Options) Result {
+	red := &redactor{}
+	red.spec(spec)
+	emit := func(Event) {}
+	if opts.Emit != nil {
+		emit = func(ev Event) { opts.Emit(red.event(ev)) }
+	}
+	res := run(ctx, spec, opts.Fault, emit, red)
+	red.result(&res)
+	return res
+}
+
+func run(ctx context.Context, spec Spec, fault string, emit func(Event), red *redactor) Result {
 	start := time.Now()
 	host, _ := os.Hostname()
-	res := Result{Op: spec.Op, App: spec.App, Environment: spec.Environment, SHA: spec.SHA, Host: host}
-	emit := opts.Emit
-	if emit == nil {
-		emit = func(Event) {}
-	}
-	if err := spec.Validate(); err != nil {
+	res := Result{Op: spec.Op, App: spec.App, Environment: spec.Environment, SHA: spec.SHA, Host: host, AgentVersion: version.Get().Version}
+	invalid := func(err error) Result {
 		res.Error = "invalid spec: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 		res.Hints = []string{"the spec is made by ferry; if you wrote it by hand, see docs/ARCHITECTURE.md for its fields"}
 		res.finish(OutcomeInvalid, start)
 		return res
+	}
+	if err := spec.Validate(); err != nil {
+		return invalid(err)
+	}
+	if spec.Sealed != nil {
+		var err error
+		if spec, err = unseal(ctx, spec); err != nil {
+			res.Error = err.Error()
+			res.Hints = []string{"the sealed part of the spec is fetched from the URL ferry presigned: check that the server reaches it and that it has not expired (re-run the deploy)"}
+			res.finish(OutcomeFailed, start)
+			return res
+		}
+		red.spec(spec)
+		if err := spec.Validate(); err != nil {
+			return invalid(err)
+		}
 	}
 	root, err := ResolveRoot(spec.Root)
 	if err != nil {
@@ -53,7 +82,7 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		res.finish(OutcomeInvalid, start)
 		return res
 	}
-	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit, fault: opts.Fault}
+	o := &op{spec: spec, l: layout{root: root}, res: &res, host: host, emit: emit, fault: fault, red: red}
 	if o.sup, err = supervise.New(spec.RunAs, o.target()); err != nil {
 		res.Error = err.Error()
 		res.Hints = []string{"use run_as: process"}
@@ -72,6 +101,13 @@ func Run(ctx context.Context, spec Spec, opts Options) Result {
 		outcome = o.releases()
 	case OpUnlock:
 		outcome = o.breakLock()
+	case OpRepair:
+		if outcome = o.execute(ctx, repairPlan); outcome == OutcomeDeployed {
+			outcome = OutcomeOK
+		}
+		o.reportRepair()
+	case OpDoctor:
+		outcome = o.doctor(ctx)
 	}
 	res.finish(outcome, start)
 	return res
@@ -90,6 +126,17 @@ type op struct {
 	state *State
 	// unlock releases the lock the lock step took.
 	unlock func()
+	// repair is what loading the state and recovering found (op repair
+	// reports it; any operation warns of it).
+	repair *RepairReport
+	// runs caches how releases run, values included (see runOf).
+	runs map[string]*RunConfig
+	// red redacts secret values and URL credentials from every event and
+	// result.
+	red *redactor
+	// tracker records the running children's process groups in the lock
+	// directory while the lock is held.
+	tracker *proc.Tracker
 
 	// What the operation changes, decided by its steps and read by the
 	// failure handling of execute.
@@ -105,6 +152,14 @@ type op struct {
 	venvKey string      // its venv
 	reused  bool        // the venv was there already
 	probe   chan probed // the interpreter's version, asked early
+}
+
+// repaired notes one thing recovery did, for the repair report.
+func (o *op) repaired(action string) {
+	if o.repair == nil {
+		o.repair = &RepairReport{State: "ok"}
+	}
+	o.repair.Actions = append(o.repair.Actions, action)
 }
 
 func (o *op) warn(msg string) {
@@ -126,7 +181,11 @@ func (o *op) fail(err error, hints ...string) {
 }
 
 func (o *op) saveState() error {
-	if err := o.state.save(o.l.state()); err != nil {
+	// Reasons quote errors, and errors may quote a URL with a password.
+	for i := range o.state.Releases {
+		o.state.Releases[i].Reason = o.red.text(o.state.Releases[i].Reason)
+	}
+	if err := o.state.save(o.l); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil

@@ -271,8 +271,17 @@ func TestWineDeployRollback(t *testing.T) {
 	// the new one starts, which would otherwise fail to listen.
 	old := s.health()
 	sha2 := newSHA(t)
-	if r := s.run(withEnv(s.spec("apply", sha2))); r.code != 0 {
-		t.Fatalf("second deploy: %s", r)
+	r2 := s.run(withEnv(s.spec("apply", sha2)))
+	if r2.code != 0 {
+		t.Fatalf("second deploy: %s", r2)
+	}
+	// The first deploy gave its lock back: Wine cannot remove a
+	// directory tree with Go's RemoveAll, which left every lock behind
+	// for the next deploy to take over as "stale".
+	for _, w := range r2.result.Warnings {
+		if strings.Contains(w, "lock") {
+			t.Fatalf("the first deploy left its lock behind: %q", w)
+		}
 	}
 	if h := s.health(); h.Version != sha2 || h.PID == old.PID {
 		t.Fatalf("health %+v after the second deploy", h)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -48,7 +49,13 @@ func fetch(ctx context.Context, o *op) error {
 	o.built = true
 	o.dir = o.l.release(o.to)
 	o.res.Release, o.res.Previous = o.to, o.from
-	o.state.Releases = append(o.state.Releases, Release{ID: o.to, SHA: o.spec.SHA, Created: time.Now().UTC(), Deployer: o.spec.Deployer, RunURL: o.spec.RunURL, Status: StatusBuilding, Run: runConfigOf(o.spec)})
+	full := runConfigOf(o.spec)
+	pub, sec := sealRun(full)
+	o.remember(o.to, full)
+	if err := o.l.writeSecrets(o.to, sec); err != nil {
+		return err
+	}
+	o.state.Releases = append(o.state.Releases, Release{ID: o.to, SHA: o.spec.SHA, Created: time.Now().UTC(), Deployer: o.spec.Deployer, RunURL: redactURL(o.spec.RunURL), Status: StatusBuilding, Run: pub})
 	if err := o.saveState(); err != nil {
 		return err
 	}
@@ -185,6 +192,12 @@ func link(_ context.Context, o *op) error {
 	// Saved with the switch: a crash before it finds "building", which
 	// recovery marks as interrupted, correctly, since it never ran.
 	o.state.set(o.to, StatusReady, "")
+	// The release's record of itself, for a state.json rebuilt from disk.
+	if b, err := json.Marshal(o.state.find(o.to)); err == nil {
+		if err := os.WriteFile(filepath.Join(o.dir, releaseMeta), b, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", releaseMeta, err)
+		}
+	}
 	if len(linked) == 0 {
 		return skip("nothing shared to link")
 	}

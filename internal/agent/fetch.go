@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -32,7 +33,7 @@ func git(ctx context.Context, dir string, stdout io.Writer, args ...string) erro
 	}
 	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
-	if err := cmd.Run(); err != nil {
+	if err := proc.Run(ctx, cmd); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if errors.Is(err, exec.ErrNotFound) {
 			return errors.New("git is not installed on this server")
@@ -61,18 +62,58 @@ func fetchGit(ctx context.Context, l layout, src Source, sha, dst string) error 
 		}
 	}
 	if !hasCommit(ctx, repo, sha) {
-		// Branches and tags first: usual servers refuse a bare SHA want.
-		err := git(ctx, repo, nil, "fetch", "--quiet", "--no-tags", "--prune", "--", src.URL, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-		if err != nil {
-			return fmt.Errorf("fetch %s: %w", src.URL, err)
-		}
-		if !hasCommit(ctx, repo, sha) {
-			if err := git(ctx, repo, nil, "fetch", "--quiet", "--no-tags", "--", src.URL, sha); err != nil || !hasCommit(ctx, repo, sha) {
-				return fmt.Errorf("commit %s is not in %s", sha, src.URL)
-			}
+		if err := fetchOnly(ctx, repo, src, sha); err != nil {
+			return err
 		}
 	}
 	return exportCommit(ctx, repo, src, sha, dst)
+}
+
+// fetchOnly fetches what the deploy needs and nothing else, so that a ref
+// this server cannot store (a branch name longer than its paths allow,
+// two names that differ only in case on Windows) does not fail a deploy
+// that never needed it. In order: the commit itself (protocol v2 servers,
+// GitHub among them, accept a reachable SHA), the branch the spec names,
+// then the refs that point exactly at it (from ls-remote). The commit is
+// kept under refs/ferry/, so that it is never collected and later
+// fetches negotiate from it.
+func fetchOnly(ctx context.Context, repo string, src Source, sha string) error {
+	keep := "refs/ferry/" + sha
+	first := git(ctx, repo, nil, "fetch", "--quiet", "--no-tags", "--", src.URL, "+"+sha+":"+keep)
+	if first == nil && hasCommit(ctx, repo, sha) {
+		return nil
+	}
+	if src.Ref != "" {
+		ref := "refs/heads/" + src.Ref
+		if err := git(ctx, repo, nil, "fetch", "--quiet", "--no-tags", "--", src.URL, "+"+ref+":"+ref); err != nil {
+			return fmt.Errorf("fetch %s from %s: %w", src.Ref, src.URL, err)
+		}
+		if hasCommit(ctx, repo, sha) {
+			return nil
+		}
+		return fmt.Errorf("commit %s is not on branch %s of %s", sha, src.Ref, src.URL)
+	}
+	var out strings.Builder
+	if err := git(ctx, repo, &out, "ls-remote", "--", src.URL); err != nil {
+		return fmt.Errorf("fetch %s: %w", src.URL, err)
+	}
+	var refspecs []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		id, ref, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if ok && id == sha && (strings.HasPrefix(ref, "refs/heads/") || strings.HasPrefix(ref, "refs/tags/")) && len(ref) < 200 {
+			refspecs = append(refspecs, "+"+ref+":"+ref)
+		}
+	}
+	if len(refspecs) == 0 {
+		return fmt.Errorf("commit %s is not in %s: no branch or tag points at it, and the server refused it by SHA (%v); push it, or name its branch", sha, src.URL, first)
+	}
+	if err := git(ctx, repo, nil, append([]string{"fetch", "--quiet", "--no-tags", "--", src.URL}, refspecs...)...); err != nil {
+		return fmt.Errorf("fetch %s: %w", src.URL, err)
+	}
+	if !hasCommit(ctx, repo, sha) {
+		return fmt.Errorf("commit %s is not in %s", sha, src.URL)
+	}
+	return nil
 }
 
 // exportCommit verifies sha names a commit of repo and writes its app
@@ -99,11 +140,14 @@ func exportCommit(ctx context.Context, repo string, src Source, sha, dst string)
 		io.Copy(io.Discard, pr)
 	}
 	pr.CloseWithError(xerr)
-	if gerr := <-errc; gerr != nil {
-		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
-	}
+	gerr := <-errc
 	if xerr != nil {
+		// The extraction's own error is the cause: git only saw its
+		// reader go away ("signal: broken pipe").
 		return fmt.Errorf("export %s: %w", text.Short(sha), xerr)
+	}
+	if gerr != nil {
+		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
 	}
 	return nil
 }

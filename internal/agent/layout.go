@@ -36,7 +36,7 @@ func (l layout) ensure() error {
 			return err
 		}
 	}
-	return nil
+	return ignoreInWorkTree(l.root)
 }
 
 // pointCurrent makes `current` name release id ("" removes it). It follows

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
@@ -89,10 +91,10 @@ var deployPlan = plan{
 	},
 	restore: step{StepRollback, serve, "rollback failed: nothing may be serving. Check shared/logs/ and run ferry status, then ferry rollback --to a known good SHA", restorePrevious},
 	restored: func(o *op) string {
-		return fmt.Sprintf("rolled back to %s, which serves again; the failed release %s is kept for diagnosis (log: shared/logs/app-%s.log)", o.from, o.to, o.to)
+		return fmt.Sprintf("rolled back to %s, which serves again; the failed release %s is kept for diagnosis%s", o.from, o.to, o.logNote(" (log: %s)"))
 	},
 	unserved: func(o *op) string {
-		return "this was the first deploy, so nothing serves; see the log tail and shared/logs/app-" + o.to + ".log"
+		return "this was the first deploy, so nothing serves" + o.logNote("; see the log tail and %s")
 	},
 }
 
@@ -112,8 +114,21 @@ var rollbackPlan = plan{
 		return "the rollback target did not come up healthy; " + o.from + " serves again"
 	},
 	unserved: func(o *op) string {
-		return "nothing served before this rollback, so nothing serves; see the log tail and shared/logs/app-" + o.to + ".log"
+		return "nothing served before this rollback, so nothing serves" + o.logNote("; see the log tail and %s")
 	},
+}
+
+// repairPlan is op repair: the lock step loads and repairs the state,
+// which is all there is to do.
+var repairPlan = plan{steps: []step{lockStep}}
+
+// logNote formats the app log of o.to into format, or is "" when the app
+// never ran and so wrote no log: a hint never points at a missing file.
+func (o *op) logNote(format string) string {
+	if _, err := os.Stat(o.l.appLog(o.to)); err != nil {
+		return ""
+	}
+	return fmt.Sprintf(format, "shared/logs/app-"+o.to+".log")
 }
 
 // execute runs p's steps in order and returns the outcome. The lock the
@@ -128,6 +143,11 @@ func (o *op) execute(ctx context.Context, p plan) string {
 		err := o.runStep(ctx, s)
 		if err == nil {
 			continue
+		}
+		var fin finished
+		if errors.As(err, &fin) {
+			o.res.Note = fin.reason
+			return OutcomeOK
 		}
 		switch s.phase {
 		case prepare:

@@ -47,6 +47,7 @@ func prune(_ context.Context, o *op) error {
 			o.warn(fmt.Sprintf("prune %s: %v", r.ID, err))
 			continue
 		}
+		os.Remove(o.l.secretsOf(r.ID))
 		r.Pruned = true
 		removed = append(removed, r.ID)
 	}

@@ -54,25 +54,70 @@ type Result struct {
 	Steps       []StepResult `json:"steps,omitempty"`
 	Error       string       `json:"error,omitempty"`
 	// Hints say what to do about Error, most useful first.
-	Hints      []string `json:"hints,omitempty"`
-	LogTail    []string `json:"log_tail,omitempty"`
-	Warnings   []string `json:"warnings,omitempty"`
-	DurationMS int64    `json:"duration_ms"`
+	Hints   []string `json:"hints,omitempty"`
+	LogTail []string `json:"log_tail,omitempty"`
+	// Note says why an operation had nothing to do ("already serving").
+	Note string `json:"note,omitempty"`
+	// Interrupted says a signal (or a cancelled context) stopped the
+	// operation before it ended by itself.
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	DurationMS  int64    `json:"duration_ms"`
 	// Status, Releases and Lock answer the read-only operations.
 	Status   *Status    `json:"status,omitempty"`
 	Releases []Release  `json:"releases,omitempty"`
 	Lock     *LockOwner `json:"lock,omitempty"`
+	// Repair answers op repair: what loading the state found and what
+	// recovery did.
+	Repair *RepairReport `json:"repair,omitempty"`
+	// AgentVersion is this agent's version (internal/version), in every
+	// result: ferry warns when a server's cached agent is not its own.
+	AgentVersion string `json:"agent_version,omitempty"`
+	// Doctor answers the doctor operation: one line per check.
+	Doctor []Check `json:"doctor,omitempty"`
+}
+
+// RepairReport says what op repair found and did.
+type RepairReport struct {
+	// State is how state.json was: "ok", "restored" (it was damaged; the
+	// last good copy replaced it) or "rebuilt" (both were damaged; it was
+	// rebuilt from releases/*/REVISION and the current link).
+	State string `json:"state"`
+	// Reason says what was wrong with state.json.
+	Reason string `json:"reason,omitempty"`
+	// Damaged is where the damaged state.json was kept.
+	Damaged string `json:"damaged,omitempty"`
+	// Releases counts the releases the state lists now; Current is the
+	// one it names as current.
+	Releases int    `json:"releases"`
+	Current  string `json:"current,omitempty"`
+	// Actions lists what else recovery did (partial directories removed,
+	// interrupted releases marked, the current link repaired).
+	Actions []string `json:"actions,omitempty"`
 }
 
 // Status describes what a target serves now.
 type Status struct {
-	Current    *Release   `json:"current,omitempty"`
-	Previous   *Release   `json:"previous,omitempty"`
-	PID        int        `json:"pid,omitempty"`
-	Running    bool       `json:"running"`
-	Healthy    bool       `json:"healthy"`
-	HealthNote string     `json:"health,omitempty"`
-	Locked     *LockOwner `json:"locked_by,omitempty"`
+	Current *Release `json:"current,omitempty"`
+	// Previous is the last good release: the newest kept one that proved
+	// healthy, other than the current one; what a rollback returns to.
+	Previous *Release `json:"previous,omitempty"`
+	// Bad lists the kept releases that failed (before serving) or went
+	// bad (after the switch), oldest first: never ones to go back to.
+	Bad        []BadRelease `json:"bad,omitempty"`
+	PID        int          `json:"pid,omitempty"`
+	Running    bool         `json:"running"`
+	Healthy    bool         `json:"healthy"`
+	HealthNote string       `json:"health,omitempty"`
+	Locked     *LockOwner   `json:"locked_by,omitempty"`
+}
+
+// BadRelease names a kept release that must not be gone back to.
+type BadRelease struct {
+	ID     string `json:"id"`
+	SHA    string `json:"sha"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Event is one line of the agent's progress stream.

@@ -8,11 +8,19 @@ import (
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/pyenv"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // verify is the rollback's prepare phase: it picks the release to return
 // to and checks that its directory and venv are still there.
 func verify(_ context.Context, o *op) error {
+	if cur := o.state.find(o.state.Current); cur != nil && o.spec.To != "" && (cur.ID == o.spec.To || strings.HasPrefix(cur.SHA, o.spec.To)) {
+		// The goal is reached: on a fleet, the instances already there
+		// succeed while the others move.
+		o.to = cur.ID
+		o.res.Release, o.res.SHA = cur.ID, cur.SHA
+		return finished{fmt.Sprintf("already serving %s (%s)", cur.ID, text.Short(cur.SHA))}
+	}
 	target, err := o.rollbackTarget()
 	if err != nil {
 		return fail.Hint(err, "list kept releases with: ferry releases "+o.spec.Environment)
@@ -46,7 +54,7 @@ func (o *op) rollbackTarget() (*Release, error) {
 			return nil, fmt.Errorf("no kept release matches %q", o.spec.To)
 		}
 		r := found[0]
-		if r.Status != StatusHealthy {
+		if r.Status != StatusHealthy && !(r.Status == StatusBad && r.RolledBack) {
 			return nil, fmt.Errorf("release %s is %s, not healthy: refusing to roll back to it", r.ID, r.Status)
 		}
 		if r.ID == st.Current {
@@ -54,14 +62,8 @@ func (o *op) rollbackTarget() (*Release, error) {
 		}
 		return r, nil
 	}
-	if p := st.find(st.Previous); p != nil && p.Status == StatusHealthy && !p.Pruned && p.ID != st.Current {
-		return p, nil
-	}
-	for i := len(st.Releases) - 1; i >= 0; i-- {
-		r := &st.Releases[i]
-		if r.ID != st.Current && r.Status == StatusHealthy && !r.Pruned {
-			return r, nil
-		}
+	if r := st.lastGood(); r != nil {
+		return r, nil
 	}
 	return nil, fmt.Errorf("there is no earlier healthy release to roll back to")
 }

@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/health"
 	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/proc"
@@ -21,7 +24,7 @@ func stop(ctx context.Context, o *op) error {
 	addr := o.healthAddr(o.state.find(o.to))
 	if _, running := o.sup.Current(ctx); !running {
 		if addr != "" && portTaken(addr) {
-			return fmt.Errorf("port %s is already in use by a process ferry did not start", addr)
+			return portHeld(addr)
 		}
 		return skip("no process running")
 	}
@@ -77,6 +80,14 @@ func (o *op) served() {
 		o.state.set(o.to, StatusHealthy, "")
 	} else if r := o.state.find(o.from); r != nil && o.from != o.to {
 		r.Reason = "rolled back to " + o.to
+		if o.spec.MarkBad != "" {
+			o.state.set(o.from, StatusBad, o.spec.MarkBad+"; rolled back to "+o.to)
+			r.RolledBack = true
+		}
+		// A release a person named again proved healthy just now.
+		if t := o.state.find(o.to); t != nil && t.RolledBack {
+			t.Status, t.Reason, t.RolledBack = StatusHealthy, "", false
+		}
 	}
 	if err := o.saveState(); err != nil {
 		o.warn(err.Error())
@@ -147,6 +158,21 @@ func (o *op) healthAddr(r *Release) string {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// portHeld is the error for a port that a process ferry did not start
+// holds: it names that process when this machine can tell.
+func portHeld(addr string) error {
+	_, p, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(p)
+	who := "a process ferry did not start"
+	stop := "stop that process"
+	if pid, program, ok := proc.Listener(port); ok {
+		who = fmt.Sprintf("pid %d (%s), a process ferry did not start", pid, cmp.Or(program, "unknown program"))
+		stop = fmt.Sprintf("stop pid %d", pid)
+	}
+	return fail.Hint(fmt.Errorf("port %s is already in use by %s", addr, who),
+		stop+", or give the app another port (env: and health.url in ferry.yml)")
 }
 
 func portTaken(addr string) bool {

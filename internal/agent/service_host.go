@@ -52,11 +52,11 @@ func ServiceHost(opts ServiceHostOptions) (supervise.Host, error) {
 	if err != nil {
 		return supervise.Host{}, err
 	}
-	o := &op{spec: Spec{Environment: opts.Environment}, l: layout{root: root}, res: &Result{}, emit: func(Event) {}}
+	o := &op{spec: Spec{Environment: opts.Environment}, l: layout{root: root}, res: &Result{}, emit: func(Event) {}, red: &redactor{}}
 	t := o.target()
 	t.Service = opts.Name
 	next := func() (supervise.Spec, bool, error) {
-		st, err := loadState(o.l.state())
+		st, _, err := loadState(o.l)
 		if err != nil {
 			return supervise.Spec{}, false, err
 		}

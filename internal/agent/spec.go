@@ -34,6 +34,10 @@ const (
 	OpStatus   = "status"
 	OpReleases = "releases"
 	OpUnlock   = "unlock"
+	// OpRepair takes the lock, loads state.json (restoring or rebuilding
+	// a damaged one), repairs what killed operations left, and reports
+	// what it found (Result.Repair).
+	OpRepair = "repair"
 )
 
 // Spec is everything the agent needs for one operation. It travels as
@@ -72,6 +76,14 @@ type Spec struct {
 	RunAs string `json:"run_as,omitempty"`
 	// To names the release to roll back to (SHA prefix or release ID); empty means the previous good one.
 	To string `json:"to,omitempty"`
+	// MarkBad (rollback) says the release this rollback leaves is bad,
+	// and why: a fleet rollback sets it, so that the release that failed
+	// elsewhere is never offered again as one to go back to.
+	MarkBad string `json:"mark_bad,omitempty"`
+	// Sealed points at the part of the spec that must not travel on a
+	// command line (see unseal): variables, the pip index URL, the
+	// health URL. The agent fetches it first and merges it in.
+	Sealed *Sealed `json:"sealed,omitempty"`
 }
 
 // Source says where the release's files come from.
@@ -81,6 +93,9 @@ type Source struct {
 	Kind   string `json:"kind,omitempty"`
 	URL    string `json:"url,omitempty"`
 	Subdir string `json:"subdir,omitempty"`
+	// Ref is the branch the commit is on (git), fetched when the server
+	// refuses the commit by SHA; optional.
+	Ref    string `json:"ref,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
 }
 
@@ -142,6 +157,7 @@ var (
 	nameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 	varRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 	toRe     = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
+	branchRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$`)
 	maxValue = 4096
 )
 
@@ -154,9 +170,9 @@ func (s Spec) Validate() error {
 		bad("protocol %d is not supported (this agent speaks %d)", s.Protocol, Protocol)
 	}
 	switch s.Op {
-	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock:
+	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpRepair, OpDoctor:
 	default:
-		bad("op %q is not one of apply, rollback, status, releases, unlock", s.Op)
+		bad("op %q is not one of apply, rollback, status, releases, unlock, repair, doctor", s.Op)
 	}
 	if err := checkRoot(s.Root); err != nil {
 		bad("root: %v", err)
@@ -179,6 +195,23 @@ func (s Spec) Validate() error {
 	}
 	if s.RunAs != "" && s.RunAs != RunProcess && s.RunAs != RunService {
 		bad("run_as %q is not process or service", s.RunAs)
+	}
+	if err := plain(s.MarkBad, 512); err != nil {
+		bad("mark_bad: %v", err)
+	}
+	if s.MarkBad != "" && s.Op != OpRollback {
+		bad("mark_bad is for op rollback only")
+	}
+	if s.Sealed != nil {
+		if s.Op != OpApply && s.Op != OpRollback {
+			bad("sealed is for apply and rollback only")
+		}
+		if err := checkSealedURL(s.Sealed.URL); err != nil {
+			bad("sealed.url: %v", err)
+		}
+		if !hex64.MatchString(s.Sealed.SHA256) {
+			bad("sealed.sha256 must be 64 lowercase hex digits")
+		}
 	}
 	if s.To != "" && !toRe.MatchString(s.To) {
 		bad("to %q is not a SHA prefix or release ID", s.To)
@@ -215,6 +248,9 @@ func (s Spec) validateApply() []error {
 		}
 	default:
 		bad("source.kind %q is not git or archive", s.Source.Kind)
+	}
+	if s.Source.Ref != "" && !branchRe.MatchString(s.Source.Ref) || strings.Contains(s.Source.Ref, "..") || strings.HasSuffix(s.Source.Ref, ".lock") || strings.Contains(s.Source.Ref, "//") {
+		bad("source.ref %q is not a branch name", truncate(s.Source.Ref, 60))
 	}
 	if s.Source.Subdir != "" && s.Source.Subdir != "." {
 		if err := relInside(s.Source.Subdir); err != nil {
@@ -261,8 +297,9 @@ func (s Spec) validateRun() []error {
 		if !varRe.MatchString(k) {
 			bad("env: %q is not a variable name", k)
 		}
+		// The value may be a secret: the error does not quote it.
 		if err := plain(v, maxValue); err != nil {
-			bad("env %s: %v", k, err)
+			bad("env %s: its value holds a control character, is not UTF-8 or is over %d bytes", k, maxValue)
 		}
 	}
 	if s.EnvFile != "" {
@@ -278,8 +315,12 @@ func (s Spec) validateRun() []error {
 			bad("shared: %v", err)
 		}
 	}
-	if err := checkURL(withoutHealthVars(s.Health.URL), "http", "https"); err != nil {
-		bad("health.url: %v", err)
+	// A sealed spec may carry its health URL (with its credentials) in
+	// the sealed part only: checked once that is merged (see unseal).
+	if s.Sealed == nil || s.Health.URL != "" {
+		if err := checkURL(withoutHealthVars(s.Health.URL), "http", "https"); err != nil {
+			bad("health.url: %v", err)
+		}
 	}
 	if s.Health.Status < 100 || s.Health.Status > 599 {
 		bad("health.status %d is not an HTTP status", s.Health.Status)

@@ -132,3 +132,29 @@ func FuzzDecodeSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestSealedSpecMayLeaveItsHealthURLToTheSealedPart: the ssm transport
+// keeps a health URL with credentials off the command line, so a sealed
+// spec validates without one; an unsealed spec does not.
+func TestSealedSpecMayLeaveItsHealthURLToTheSealedPart(t *testing.T) {
+	s := agent.Spec{
+		Protocol: agent.Protocol, Op: "apply", Root: "/srv/app", App: "app", Environment: "prod", SHA: strings.Repeat("a", 40),
+		Source: agent.Source{Kind: "git", URL: "/repo"}, Start: []string{"python", "app.py"}, Python: "python3",
+		Requirements: "requirements.txt", Health: agent.HealthSpec{Status: 200, Deadline: time.Second},
+	}
+	if err := s.Validate(); err == nil {
+		t.Fatal("a spec without a health URL and nothing sealed must be refused")
+	}
+	s.Sealed = &agent.Sealed{URL: "https://bucket.example/sealed.json?X-Amz-Signature=abc", SHA256: strings.Repeat("a", 64)}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("a sealed spec may leave the health URL to its sealed part: %v", err)
+	}
+	s.Sealed.URL = "http://bucket.example/sealed.json"
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("a sealed part over plain http off this machine must be refused: %v", err)
+	}
+	s.Sealed.URL = "http://127.0.0.1:9000/sealed.json"
+	if err := s.Validate(); err != nil {
+		t.Fatalf("plain http to loopback (the sandbox's S3): %v", err)
+	}
+}

@@ -179,6 +179,18 @@ type Resolver struct {
 // asks the process for everything else.
 func New(getenv func(string) string) *Resolver { return &Resolver{Getenv: getenv} }
 
+// InDir is a Resolver that takes agents from dir alone, as
+// FERRY_AGENT_DIR=dir would (tests, and callers that hold a directory of
+// prebuilt agents).
+func InDir(dir string) *Resolver {
+	return &Resolver{Getenv: func(k string) string {
+		if k == EnvDir {
+			return dir
+		}
+		return ""
+	}}
+}
+
 // Agent implements Source.
 func (r *Resolver) Agent(ctx context.Context, goos, goarch string) (string, error) {
 	a, err := r.Resolve(ctx, goos, goarch)
@@ -471,10 +483,7 @@ func (r *Resolver) moduleDir(ctx context.Context, goTool, mv string) (string, er
 // Flags are the go build arguments of an agent that reports label as
 // its version; .goreleaser.yaml's agent build uses the same.
 func Flags(label string) []string {
-	ld := "-s -w -X " + version.ModulePath + "/internal/version.version=" + label +
-		// ferry-agent's own variable until it reads internal/version
-		// (the linker ignores -X for a variable that does not exist).
-		" -X " + version.ModulePath + "/internal/agentcli.Version=" + label
+	ld := "-s -w -X " + version.ModulePath + "/internal/version.version=" + label
 	return []string{"-trimpath", "-buildvcs=false", "-tags", strings.Join(BuildTags, ","), "-ldflags", ld}
 }
 

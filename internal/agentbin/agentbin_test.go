@@ -413,7 +413,7 @@ func TestGoreleaserConfig(t *testing.T) {
 			t.Errorf("agent flags %q lack -trimpath", bld.Flags)
 		}
 		ld := strings.Join(bld.Ldflags, " ")
-		for _, want := range []string{"-s -w", version.ModulePath + "/internal/version.version=", version.ModulePath + "/internal/agentcli.Version="} {
+		for _, want := range []string{"-s -w", version.ModulePath + "/internal/version.version="} {
 			if !strings.Contains(ld, want) {
 				t.Errorf("agent ldflags %q lack %q (Flags has it)", ld, want)
 			}

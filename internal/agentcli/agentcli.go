@@ -12,19 +12,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/version"
 )
-
-// Version is the agent's version, set at build time.
-var Version = "dev"
 
 const usage = `usage: ferry-agent OP [--spec-b64 SPEC | --spec-file FILE] [--result-only]
 
-OP is apply, rollback, status, releases or unlock, and must match the
-spec's op. The spec may also come from the FERRY_AGENT_SPEC variable.
+OP is apply, rollback, status, releases, unlock, repair or doctor, and must
+match the spec's op. SIGINT, SIGTERM and SIGHUP stop the operation the same
+way: its children are killed, the lock released, and the result still
+printed. The spec may also come from the FERRY_AGENT_SPEC variable.
 ferry-agent version prints the version.
 
 Exit codes: 0 deployed and healthy; 1 failed, nothing changed; 2 usage or
@@ -42,7 +43,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitcode.OK
 	}
 	if args[0] == "version" {
-		fmt.Fprintf(stdout, "ferry-agent %s protocol %d\n", Version, agent.Protocol)
+		fmt.Fprintf(stdout, "ferry-agent %s protocol %d\n", version.Get(), agent.Protocol)
 		return exitcode.OK
 	}
 	if args[0] == "service" {
@@ -85,7 +86,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if spec.Op != op {
 		return fail(fmt.Sprintf("the command says %s but the spec says %s", op, spec.Op))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM (timeout, systemd, a cancelled CI job) and SIGHUP (a closed
+	// terminal) are Ctrl-C: the operation is cancelled, its children's
+	// groups killed, the lock released, and the result still printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	emit := func(ev agent.Event) {
 		ev.Time = time.Now().UTC().Format("15:04:05.000")

@@ -13,7 +13,8 @@ import (
 
 // TestGitHubActionsOutput: in Actions the branch comes from
 // GITHUB_REF_NAME (HEAD is detached there), the deployer from
-// GITHUB_ACTOR, steps are grouped, and a summary lands in the job summary.
+// GITHUB_ACTOR, each step is its one line (no group around it), and the
+// job summary is the post-deployment notice in words.
 func TestGitHubActionsOutput(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -28,15 +29,26 @@ func TestGitHubActionsOutput(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("deploy in Actions: %s", r)
 	}
-	if !strings.Contains(r.err, "::group::fetch\n") || !strings.Contains(r.err, "::endgroup::") {
-		t.Fatalf("steps are not grouped:\n%s", r.err)
+	if strings.Contains(r.err, "::group::fetch") || !regexp.MustCompile(`(?m)^  ✓ fetch `).MatchString(r.err) {
+		t.Fatalf("a one-line step is grouped, or missing:\n%s", r.err)
+	}
+	if !strings.Contains(r.err, "::group::local: pip's log (shared/logs/pip-") || !strings.Contains(r.err, "::endgroup::") {
+		t.Errorf("pip's log is not one group:\n%s", r.err)
 	}
 	if strings.Contains(r.err, "\x1b[") {
 		t.Fatal("no colours in Actions logs without a terminal")
 	}
 	b, err := os.ReadFile(summary)
-	if err != nil || !strings.Contains(string(b), "| local | deployed |") {
-		t.Fatalf("step summary: %q %v", b, err)
+	for _, want := range []string{"### ✅ Deployment of testapp to test succeeded", "| Status | Deployed and healthy |", "| By | octocat |",
+		"| Run | [https://github.com/acme/app/actions/runs/42](https://github.com/acme/app/actions/runs/42) |", "| local | deployed and healthy | ", "| health check | ok |"} {
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("the job summary lacks %q: %v\n%s", want, err, b)
+		}
+	}
+	for _, internal := range []string{"apply", "| deployed |"} {
+		if strings.Contains(string(b), internal) {
+			t.Errorf("the job summary says %q, an internal name:\n%s", internal, b)
+		}
 	}
 	out := ferryIn(t, f.dir, env, "status", "test")
 	if !strings.Contains(out.out, "by octocat") {

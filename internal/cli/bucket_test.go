@@ -63,7 +63,8 @@ func TestRecordsAndLogsInTheBucketThroughSandbox(t *testing.T) {
 		t.Errorf("windows: %s", r)
 	}
 	r = ferryIn(t, f.dir, env, "deploy", "sandbox", "--skip-gates")
-	if r.code != 6 || !strings.Contains(r.err, "change calendar ProductionCalendar is CLOSED until") || !strings.Contains(r.err, "::error title=ferry apply sandbox%3A refused by freeze::") {
+	if r.code != 6 || !strings.Contains(r.err, "change calendar ProductionCalendar is CLOSED until") || !strings.Contains(r.err, "::error title=ferry deploy sandbox%3A refused by freeze::") ||
+		!strings.Contains(r.err, "hint: deploy in the next window (") {
 		t.Fatalf("a closed calendar: %s", r)
 	}
 	if n := sb.Emulator.CallCount("SendCommand"); n != 0 {

@@ -73,29 +73,12 @@ func runCheck(opts *CheckOptions) error {
 		return err
 	}
 	opts.setResult(rep)
-	if opts.JUnit != "" {
-		if err := writeFile(opts.abs(opts.JUnit), func(w io.Writer) error { return gates.WriteJUnit(redactWriter{w: w, r: opts.redact}, rep) }); err != nil {
-			return err
-		}
-	}
-	if opts.SARIF != "" {
-		if err := writeFile(opts.abs(opts.SARIF), func(w io.Writer) error {
-			var b bytes.Buffer
-			if err := gates.WriteSARIF(&b, rep, ""); err != nil {
-				return err
-			}
-			out, err := opts.redact.redactJSON(b.Bytes())
-			if err != nil {
-				return err
-			}
-			_, err = w.Write(out)
-			return err
-		}); err != nil {
-			return err
-		}
+	prefix := repoPrefix(appDir)
+	if err := opts.writeGateReports(rep, opts.JUnit, opts.SARIF, prefix); err != nil {
+		return err
 	}
 	if !opts.JSON {
-		gatesTerminal(opts.Out, rep, opts.painter())
+		opts.showGates(opts.Out, rep, prefix)
 	}
 	if !rep.Passed {
 		return fail.New(exitcode.Refused, reported(fmt.Errorf("blocking gate %v failed", rep.BlockingFailures())),

@@ -28,10 +28,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/version"
 )
-
-// Version is ferry's version, set at build time.
-var Version = "dev"
 
 // IO is what a command reads and writes. Results go to Out, progress and
 // errors to Err.
@@ -185,7 +183,7 @@ Exit codes:
   6  refused by policy (a blocking gate, a window, a freeze)`,
 		SilenceUsage:               true,
 		SilenceErrors:              true,
-		Version:                    Version,
+		Version:                    version.Get().String(),
 		Args:                       noSubcommand,
 		SuggestionsMinimumDistance: 2,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -218,6 +216,11 @@ Exit codes:
 		NewCmdDashboard(f, nil),
 		NewCmdReport(f, nil),
 		NewCmdWindows(f, nil),
+		NewCmdVersion(f, nil),
+		NewCmdInit(f, nil),
+		NewCmdLint(f, nil),
+		NewCmdIAM(f, nil),
+		NewCmdDoctor(f, nil),
 	)
 	// cobra's completion command prints its help when given no shell,
 	// without running any hook: with --json that must be an error too.

@@ -96,6 +96,8 @@ func Test_NewCmdDeploy(t *testing.T) {
 		{name: "emergency without a reason", args: "production --emergency", code: exitcode.Usage},
 		{name: "emergency with a blank reason", args: "production --emergency --reason=", code: exitcode.Usage},
 		{name: "a reason without an emergency", args: "production --reason because", code: exitcode.Usage},
+		{name: "gate reports", args: "--junit gates.xml --sarif gates.sarif",
+			want: DeployOptions{Common: Common{Globals: defaults}, Ref: "HEAD", JUnit: "gates.xml", SARIF: "gates.sarif"}},
 		{name: "too many arguments", args: "a b", code: exitcode.Usage},
 		{name: "unknown flag", args: "--bogus", code: exitcode.Usage},
 		{name: "bad duration", args: "--lock-wait soon", code: exitcode.Usage},
@@ -273,6 +275,62 @@ func Test_NewCmdWindows(t *testing.T) {
 	})
 }
 
+func Test_NewCmdVersion(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdVersion, func(o *VersionOptions) *Common { return &o.Common }, []caseOf[VersionOptions]{
+		{name: "plain", args: "", want: VersionOptions{Common: Common{Globals: defaults}}},
+		{name: "json", args: "--json", want: VersionOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}}},
+		{name: "an argument", args: "now", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdInit(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdInit, func(o *InitOptions) *Common { return &o.Common }, []caseOf[InitOptions]{
+		{name: "defaults", args: "", want: InitOptions{Common: Common{Globals: defaults}}},
+		{name: "a new ferry.yml's target", args: "--region eu-west-1 --bucket acme-deploy --tags Role=web,Env=prod --root C:/Apps/Web --platform windows",
+			want: InitOptions{Common: Common{Globals: defaults}, Region: "eu-west-1", Bucket: "acme-deploy", Tags: map[string]string{"Role": "web", "Env": "prod"}, Root: "C:/Apps/Web", Platform: "windows"}},
+		{name: "instances and github", args: "--instance-ids i-0a,i-0b --github --repo acme/web --reviewers alice,acme/ops --wait-timer 10 --dry-run --force --ferry-version 1.2.3 --ferry-download-url https://mirror.example.com/ferry",
+			want: InitOptions{Common: Common{Globals: defaults}, InstanceIDs: []string{"i-0a", "i-0b"}, GitHub: true, Repo: "acme/web", Reviewers: []string{"alice", "acme/ops"}, WaitTimer: 10,
+				DryRun: true, Force: true, FerryVersion: "1.2.3", FerryDownloadURL: "https://mirror.example.com/ferry"}},
+		{name: "check", args: "--check --json", want: InitOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Check: true}},
+		{name: "tags and instance ids", args: "--tags Role=web --instance-ids i-0a", code: exitcode.Usage},
+		{name: "a tag without a value", args: "--tags Role", code: exitcode.Usage},
+		{name: "another platform", args: "--platform macos", code: exitcode.Usage},
+		{name: "check and force", args: "--check --force", code: exitcode.Usage},
+		{name: "an argument", args: "here", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdLint(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdLint, func(o *LintOptions) *Common { return &o.Common }, []caseOf[LintOptions]{
+		{name: "the workflows directory", args: "", want: LintOptions{Common: Common{Globals: defaults}, Paths: []string{}}},
+		{name: "paths", args: "a.yml .github/workflows", want: LintOptions{Common: Common{Globals: defaults}, Paths: []string{"a.yml", ".github/workflows"}}},
+		{name: "unknown flag", args: "--fix", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdIAM(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdIAM, func(o *IAMOptions) *Common { return &o.Common }, []caseOf[IAMOptions]{
+		{name: "environment", args: "production", want: IAMOptions{Common: Common{Globals: defaults}, Env: "production", Format: "json"}},
+		{name: "every flag", args: "production --format cloudformation --account 123456789012 --repo acme/web",
+			want: IAMOptions{Common: Common{Globals: defaults}, Env: "production", Format: "cloudformation", Account: "123456789012", Repo: "acme/web"}},
+		{name: "another format", args: "production --format terraform", code: exitcode.Usage},
+		{name: "no environment", args: "", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdDoctor(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdDoctor, func(o *DoctorOptions) *Common { return &o.Common }, []caseOf[DoctorOptions]{
+		{name: "environment", args: "production --json", want: DoctorOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production"}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+	})
+}
+
 // Every command is registered on the root, and each has its test above.
 func TestRootRegistersEveryCommand(t *testing.T) {
 	t.Parallel()
@@ -283,7 +341,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "audit check dashboard demo deploy history metrics releases repair report rollback sandbox schema status unlock validate windows"
+	want := "audit check dashboard demo deploy doctor history iam init lint metrics releases repair report rollback sandbox schema status unlock validate version windows"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}

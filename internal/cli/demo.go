@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,21 +15,22 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/examples/hello"
 	"github.com/ferryhq/ferry/internal/ansi"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/text"
-	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
 
 // DemoOptions are ferry demo's.
 type DemoOptions struct {
 	Common
 	// Dir holds the sandbox and the demo repository (--dir); empty makes
-	// a temporary one, kept.
+	// a temporary one, removed at the end unless Keep.
 	Dir string
-	// Keep leaves the sandbox and the apps running until Ctrl-C (--keep).
+	// Keep leaves the sandbox and the apps running until Ctrl-C, and the
+	// files in place (--keep).
 	Keep bool
 }
 
@@ -62,12 +64,14 @@ Command emulator and an S3 server on 127.0.0.1 with three Linux
 instances), deploys examples/hello to all three exactly as it would to
 EC2, then deploys a broken commit, which fails its health check on the
 first instance, rolls back there, and stops the rollout. It ends with the
-status of each instance. Run it from ferry's source checkout. With --json
-the story goes to stderr and the outcome to stdout.`,
+status of each instance. It runs from any directory (the example app is
+part of ferry) and removes what it wrote when it ends; --keep leaves the
+sandbox and the apps running until Ctrl-C, and the files in place. With
+--json the story goes to stderr and the outcome to stdout.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(opts, &opts.Common, nil, runF, runDemo),
 	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for the sandbox and the demo repository (default: a new temporary directory, kept)")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for the sandbox and the demo repository (default: a temporary directory, removed at the end); one that exists is kept")
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the sandbox and the apps running until Ctrl-C")
 	return cmd
 }
@@ -81,25 +85,33 @@ func runDemo(opts *DemoOptions) error {
 	if opts.JSON {
 		w = opts.Err
 	}
-	mod, ok := ssm.FindModule(opts.WorkDir)
-	hello := filepath.Join(mod, "examples", "hello")
-	if _, err := os.Stat(filepath.Join(hello, "app.py")); !ok || err != nil {
-		return fail.New(exitcode.Usage, errors.New("ferry demo deploys examples/hello from ferry's source checkout, and this is not one"),
-			"run it from the checkout: go run ./cmd/ferry demo")
-	}
 	if _, err := exec.LookPath("git"); err != nil {
 		return fail.New(exitcode.Failed, errors.New("ferry demo needs git"), "install git")
 	}
+	// The demo's files go to --dir, or to a temporary directory that is
+	// removed at the end (unless --keep): a venv per instance is tens of
+	// megabytes, which nobody asked to keep.
+	dir, cleanup, err := demoDir(opts.abs(opts.Dir), opts.Keep)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if where := cleanup(); where != "" {
+			fmt.Fprintf(w, "Demo files kept in %s\n", where)
+		}
+	}()
 	p := opts.painter()
 	step := func(n int, format string, args ...any) {
 		fmt.Fprintf(w, "\n%s %s\n", p.Paint(ansi.Bold, fmt.Sprintf("[%d/5]", n)), fmt.Sprintf(format, args...))
 	}
 
 	step(1, "Starting a sandbox: an SSM Run Command emulator and an S3 server on 127.0.0.1, with %d Linux instances.", demoInstances)
-	sb, err := startSandbox(opts.abs(opts.Dir), demoInstances, 0, "ferry-demo-")
+	sb, err := startSandbox(dir, demoInstances, 0, "")
 	if err != nil {
 		return err
 	}
+	// Deferred after the directory's cleanup, so it runs first: the apps
+	// stop before their files go.
 	defer closeSandbox(sb)
 	fmt.Fprintf(w, "      SSM %s, S3 %s, bucket %s; files in %s\n", sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket, sb.Root)
 	ports, err := sb.GivePorts("hello")
@@ -113,7 +125,7 @@ func runDemo(opts *DemoOptions) error {
 	step(2, "Committing examples/hello to a git repository with a ferry.yml for the sandbox.")
 	repo := filepath.Join(sb.Root, "repo")
 	cfgPath := filepath.Join(repo, "ferry.yml")
-	good, err := demoRepo(ctx, repo, hello, "# ferry.yml written by ferry demo.\n"+sb.FerryYML("hello", sandbox.Rollout{}))
+	good, err := demoRepo(ctx, repo, "# ferry.yml written by ferry demo.\n"+sb.FerryYML("hello", sandbox.Rollout{}))
 	if err != nil {
 		return err
 	}
@@ -138,7 +150,7 @@ func runDemo(opts *DemoOptions) error {
 
 	step(3, "Deploying %s to the %d instances through SSM: one SendCommand, which SSM runs on one instance at a time (max_concurrency 1). Each instance downloads ferry-agent and the commit's archive from S3, builds a venv and starts the app. (The demo skips quality gates: see ferry check.)", text.Short(good), demoInstances)
 	if code := ferry("deploy", "sandbox", "--skip-gates"); code != 0 {
-		return fail.New(code, fmt.Errorf("the first deploy failed (exit %d)", code), "see the messages above; the sandbox files are in "+sb.Root)
+		return fail.New(code, fmt.Errorf("the first deploy failed (exit %d)", code), "see the messages above; ferry demo --keep keeps the sandbox and its files")
 	}
 	for _, in := range sb.Instances {
 		fmt.Fprintf(w, "      %s serves %s at http://127.0.0.1:%d/\n", in.ID, text.Short(demoVersion(ports[in.ID])), ports[in.ID])
@@ -178,9 +190,9 @@ func runDemo(opts *DemoOptions) error {
 	if healthy != demoInstances {
 		return fmt.Errorf("%d of %d instances serve %s", healthy, demoInstances, text.Short(good))
 	}
-	fmt.Fprintf(w, "\nAll %d instances serve %s. Demo files: %s\n", demoInstances, text.Short(good), sb.Root)
+	fmt.Fprintf(w, "\nAll %d instances serve %s.\n", demoInstances, text.Short(good))
 	if opts.Keep {
-		fmt.Fprintln(w, "The sandbox and the apps keep running; Ctrl-C stops them.")
+		fmt.Fprintf(w, "The sandbox and the apps keep running; Ctrl-C stops them. Demo files: %s\n", sb.Root)
 		printSandbox(w, sb)
 		<-ctx.Done()
 	}
@@ -198,14 +210,43 @@ func demoGit(ctx context.Context, repo string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// demoRepo commits examples/hello's app with ferryYML to a new
-// repository and returns the commit.
-func demoRepo(ctx context.Context, repo, hello, ferryYML string) (string, error) {
+// demoDir is the directory the demo writes to, and what to do at the
+// end: a directory the demo made (a temporary one, or a --dir that did
+// not exist) is removed unless keep; a --dir that existed is the
+// person's and stays. cleanup returns the directory when it stays.
+func demoDir(dir string, keep bool) (string, func() string, error) {
+	made := false
+	if dir == "" {
+		d, err := os.MkdirTemp("", "ferry-demo-")
+		if err != nil {
+			return "", nil, fmt.Errorf("demo directory: %w", err)
+		}
+		dir, made = d, true
+	} else if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("demo directory: %w", err)
+		}
+		made = true
+	}
+	return dir, func() string {
+		if keep || !made {
+			return dir
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return dir
+		}
+		return ""
+	}, nil
+}
+
+// demoRepo commits examples/hello's app (embedded in ferry) with
+// ferryYML to a new repository and returns the commit.
+func demoRepo(ctx context.Context, repo, ferryYML string) (string, error) {
 	if err := os.MkdirAll(repo, 0o755); err != nil {
 		return "", err
 	}
 	for _, name := range []string{"app.py", "requirements.txt"} {
-		b, err := os.ReadFile(filepath.Join(hello, name))
+		b, err := hello.Files.ReadFile(name)
 		if err != nil {
 			return "", err
 		}

@@ -31,6 +31,9 @@ type DeployOptions struct {
 	Hotfix bool
 	// NoWatch leaves out the post-deploy watch (--no-watch).
 	NoWatch bool
+	// JUnit and SARIF are the gates' report files (--junit, --sarif), as
+	// ferry check writes them: a pipeline runs the gates once.
+	JUnit, SARIF string
 }
 
 // NewCmdDeploy is ferry deploy. runF, when not nil, is called with the
@@ -64,13 +67,16 @@ Actions). Uncommitted changes are not deployed: commit them first.`,
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why an --emergency deploy cannot wait for the next window")
 	cmd.Flags().BoolVar(&opts.Hotfix, "hotfix", false, "mark the deploy as an unplanned repair of a failure (recorded; counts in the change fail rate)")
 	cmd.Flags().BoolVar(&opts.NoWatch, "no-watch", false, "skip the post-deploy watch (health.watch)")
+	cmd.Flags().StringVar(&opts.JUnit, "junit", "", "write the gates' combined JUnit XML report (as ferry check --junit)")
+	cmd.Flags().StringVar(&opts.SARIF, "sarif", "", "write the gates' bandit and flake8 findings as SARIF 2.1.0 (as ferry check --sarif)")
 	return cmd
 }
 
 // runDeploy runs the deploy list of steps (steps.go).
 func runDeploy(opts *DeployOptions) error {
 	o := &operation{Common: opts.Common, op: agent.OpApply, env: opts.Env, ref: opts.Ref, lockWait: opts.LockWait, skipGates: opts.SkipGates,
-		emergency: opts.Emergency, reason: opts.Reason, hotfix: opts.Hotfix, noWatch: opts.NoWatch}
+		emergency: opts.Emergency, reason: opts.Reason, hotfix: opts.Hotfix, noWatch: opts.NoWatch,
+		junit: opts.JUnit, sarif: opts.SARIF}
 	return o.run(deploySteps)
 }
 

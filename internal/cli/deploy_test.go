@@ -141,10 +141,28 @@ func TestDeployLifecycle(t *testing.T) {
 			t.Fatalf("rollback ran %s", s.Name)
 		}
 	}
-	// And --to a named SHA.
-	r = f.ferry("rollback", "test", "--to", sha1[:10])
+	// The release rolled back from is bad now, with who said so: the next
+	// plain rollback goes further back instead of flipping forward to it.
+	st = f.state()
+	for _, rel := range st.Releases {
+		if rel.SHA == sha3 && (rel.Status != "bad" || !strings.Contains(rel.Reason, "rolled back by Ada Tester")) {
+			t.Fatalf("the release rolled back from is %s (%q), want bad, rolled back by Ada Tester", rel.Status, rel.Reason)
+		}
+	}
+	r = f.ferry("rollback", "test")
 	if r.code != 0 || f.health() != sha1 {
-		t.Fatalf("rollback --to: %s (health %q)", r, f.health())
+		t.Fatalf("second rollback: %s (health %q, want %s)", r, f.health(), sha1[:12])
+	}
+	// A person may still name it: it was healthy once, and proves it again.
+	r = f.ferry("rollback", "test", "--to", sha3[:10])
+	if r.code != 0 || f.health() != sha3 {
+		t.Fatalf("rollback --to the release rolled back from: %s (health %q)", r, f.health())
+	}
+	st = f.state()
+	for _, rel := range st.Releases {
+		if rel.SHA == sha3 && rel.Status != "healthy" {
+			t.Fatalf("a release named again and healthy is %s (%q)", rel.Status, rel.Reason)
+		}
 	}
 }
 

@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/ansi"
 	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
@@ -64,6 +66,8 @@ type Target struct {
 	// FERRY_AGENT_DIR, finding ferry's checkout).
 	Getenv  func(string) string
 	WorkDir string
+	// Log gets progress a person should see (an agent being built).
+	Log io.Writer
 }
 
 // NewFactory is the factory ferry runs with: streams as given (the
@@ -102,12 +106,23 @@ func DefaultTransport(awsConfig *aws.Config) TransportFactory {
 				FleetRollback: s.FleetRollback == nil || *s.FleetRollback,
 				Document:      s.Document, Source: s.Source, Repository: s.Repository,
 				RepoDir: t.RepoDir, AppDir: t.AppDir,
-				Agents:    ssm.DefaultAgentSource(t.Getenv, t.WorkDir),
+				Agents:    agentResolver(t),
 				AWSConfig: awsConfig,
 			})
 		}
 		return nil, fail.New(exitcode.Usage, fmt.Errorf("environment %s has target %q, which this build does not include", t.Name, t.Env.Target), "use target: local or ssm")
 	}
+}
+
+// agentResolver finds the agents for an environment's servers the way
+// docs/install.md says: FERRY_AGENT_DIR (the command's environment),
+// beside the executable, the working directory's checkout, or built for
+// a go-installed ferry's module version.
+func agentResolver(t Target) *agentbin.Resolver {
+	r := agentbin.New(t.Getenv)
+	r.Getwd = func() (string, error) { return t.WorkDir, nil }
+	r.Log = t.Log
+	return r
 }
 
 // Common is what every command's options hold: the factory's streams

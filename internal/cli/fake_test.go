@@ -214,7 +214,11 @@ func TestActionsSummaryAndGroups(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("want exit 3: %s", r)
 	}
-	for _, want := range []string{"::group::fetch\n", "::endgroup::", "::warning::50%25 of%0Athe fleet", "i-0a: deployed", "i-0b: rolled_back",
+	// One-line steps are plain lines, not groups of nothing.
+	if strings.Contains(r.err, "::group::fetch") {
+		t.Errorf("a group around a one-line step:\n%s", r.err)
+	}
+	for _, want := range []string{"✓ fetch", "::endgroup::", "::warning::50%25 of%0Athe fleet", "i-0a: deployed", "i-0b: rolled_back",
 		"error: health: not healthy after 2s", "Quality gates on " + sha[:12]} {
 		mustContain(t, r, "stderr", want)
 	}
@@ -226,8 +230,9 @@ func TestActionsSummaryAndGroups(t *testing.T) {
 	}
 	b, err := os.ReadFile(summary)
 	md := string(b)
-	if err != nil || !strings.Contains(md, "### ferry apply "+sha[:12]+" → test: rolled_back") ||
-		!strings.Contains(md, "| i-0a | deployed |") || !strings.Contains(md, "| i-0b | rolled_back |") || !strings.Contains(md, "## ferry check: ✅ passed") {
+	if err != nil || !strings.Contains(md, "### ⚠️ Deployment of testapp to test failed and was rolled back") ||
+		!strings.Contains(md, "| Commit | `"+sha+"` |") ||
+		!strings.Contains(md, "| i-0a | deployed and healthy |") || !strings.Contains(md, "| i-0b | failed after the switch and was rolled back") || !strings.Contains(md, "## ferry check: ✅ passed") {
 		t.Errorf("step summary: %v\n%s", err, md)
 	}
 }
@@ -313,14 +318,14 @@ func TestRunnerSteps(t *testing.T) {
 	dir, _ := fakeProject(t, fakeConfig)
 	r := ferryWith(t, dir, map[string]string{"FERRY_DEBUG": "1"}, withFake(answering(agent.OutcomeDeployed)), "deploy", "--skip-gates", "--json")
 	if got, want := steps(t, "deploy", r), "plan:ok: | record-begin:ok: | gates:skipped:--skip-gates | policy:skipped:no windows, freezes or change calendars for test | "+
-		"notify-start:skipped:no notify: channels in ferry.yml | transport:ok: | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
+		"notify-start:skipped:no notify: channels in ferry.yml | github:skipped:not in GitHub Actions | transport:ok: | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
 		t.Errorf("steps %q, want %q", got, want)
 	}
 	mustContain(t, r, "stderr", "debug: step gates: skipped in ")
 	refusing, _ := fakeProject(t, strings.Replace(fakeConfig, "required: [PORT]", "required: [PORT, DATABASE_URL]", 1))
 	r = ferryWith(t, refusing, nil, withFake(answering(agent.OutcomeDeployed)), "deploy", "--json")
 	want := "plan:ok: | record-begin:ok: | gates:failed:deploy refused: blocking gate env failed | policy:skipped:an earlier step failed | notify-start:skipped:an earlier step failed | " +
-		"transport:skipped:an earlier step failed | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:skipped:nothing was sent to the servers"
+		"github:skipped:an earlier step failed | transport:skipped:an earlier step failed | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:skipped:nothing was sent to the servers"
 	if got := steps(t, "deploy", r); got != want {
 		t.Errorf("steps %q, want %q", got, want)
 	}
@@ -328,7 +333,7 @@ func TestRunnerSteps(t *testing.T) {
 		t.Errorf("debug lines without FERRY_DEBUG:\n%s", r.err)
 	}
 	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeRolledBack)), "rollback", "test", "--json")
-	if got, want := steps(t, "rollback", r), "plan:ok: | record-begin:ok: | choose:skipped:one server: its agent picks the previous good release | "+
+	if got, want := steps(t, "rollback", r), "plan:ok: | record-begin:ok: | choose:skipped:one server: its agent picks the previous good release | github:skipped:not in GitHub Actions | "+
 		"transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
 		t.Errorf("rollback steps %q, want %q", got, want)
 	}

@@ -51,6 +51,16 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 	refusing, _ := fakeProject(t, strings.Replace(fakeConfig, "required: [PORT]", "required: [PORT, DATABASE_URL]", 1))
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "ferry.yml"), []byte("app: x\nkeep_release: 3\nhealth: {status: two}\nenvironments:\n  l: {}\n"), 0o644)
+	ssmDir, _ := fakeProject(t, fakeConfig+`  prod:
+    target: ssm
+    root: 'C:\Apps\testapp'
+    ssm:
+      region: eu-west-1
+      bucket: testapp-deploy
+      tags: {Role: testapp}
+`)
+	lintDir := t.TempDir()
+	os.WriteFile(filepath.Join(lintDir, "ok.yml"), []byte("on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hello\n"), 0o644)
 	bucketMissing := &faketransport.Transport{Err: fail.New(exitcode.Failed, errors.New("bucket missing-bucket does not exist"), "create it")}
 	cases := []struct {
 		name, command string
@@ -83,7 +93,6 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"check", "check", dir, nil, []string{"check"}, 0},
 		{"check failing gate", "check", refusing, nil, []string{"check"}, 6},
 		{"sandbox bad flag", "sandbox", dir, nil, []string{"sandbox", "--instances", "0"}, 2},
-		{"demo outside the checkout", "demo", dir, nil, []string{"demo"}, 2},
 		{"history", "history", dir, nil, []string{"history"}, 0},
 		{"history bad outcome", "history", dir, nil, []string{"history", "--outcome", "broken"}, 2},
 		{"metrics", "metrics", dir, nil, []string{"metrics", "test"}, 0},
@@ -96,6 +105,17 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"report without a file", "report", dir, nil, []string{"report"}, 2},
 		{"windows", "windows", dir, nil, []string{"windows", "test"}, 0},
 		{"windows unknown environment", "windows", dir, nil, []string{"windows", "prod"}, 2},
+		{"demo with an argument", "demo", dir, nil, []string{"demo", "again"}, 2},
+		{"init", "init", dir, nil, []string{"init", "--dry-run"}, 0},
+		{"init drifted", "init", dir, nil, []string{"init", "--check"}, 1},
+		{"lint", "lint", lintDir, nil, []string{"lint", "ok.yml"}, 0},
+		{"lint nothing to lint", "lint", lintDir, nil, []string{"lint", "missing"}, 2},
+		{"iam", "iam", ssmDir, answering(agent.OutcomeOK), []string{"iam", "prod", "--account", "123456789012", "--repo", "acme/testapp"}, 0},
+		{"iam of a local environment", "iam", ssmDir, answering(agent.OutcomeOK), []string{"iam", "test", "--account", "123456789012", "--repo", "acme/testapp"}, 2},
+		{"doctor", "doctor", dir, answering(agent.OutcomeOK), []string{"doctor", "test"}, 0},
+		{"doctor without env", "doctor", dir, nil, []string{"doctor"}, 2},
+		{"version", "version", dir, nil, []string{"version"}, 0},
+		{"version with an argument", "version", dir, nil, []string{"version", "now"}, 2},
 		{"unknown command", "ferry", dir, nil, []string{"deplyo"}, 2},
 		{"no command", "ferry", dir, nil, nil, 2},
 		{"help is text", "help", dir, nil, []string{"help"}, 2},

@@ -38,10 +38,5 @@ func (o *operation) summarizeNotSent(ctx context.Context) {
 	}
 	md.WriteString("\n" + o.metricsLine(ctx))
 	appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), o.redact.text(md.String()+"\n"))
-	fmt.Fprintf(o.Err, "::error title=%s::%s\n", escapeProperty("ferry "+o.spec.Op+" "+o.t.name+": "+title), escapeActions(o.redact.text(text.FirstLine(o.firstErr.Error()))))
-}
-
-// escapeProperty keeps a workflow command's property (title=…) intact.
-func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	fmt.Fprintln(o.Err, annotation("error", "", 0, 0, "ferry "+o.verb()+" "+o.t.name+": "+title, o.redact.text(text.FirstLine(o.firstErr.Error()))))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/github"
 	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/policy"
 	"github.com/ferryhq/ferry/internal/text"
@@ -38,6 +39,8 @@ type operation struct {
 	reason    string
 	hotfix    bool
 	noWatch   bool
+	// junit and sarif are the gates' report files (deploy --junit, --sarif).
+	junit, sarif string
 
 	// Filled by the steps.
 	t       *target
@@ -56,6 +59,8 @@ type operation struct {
 	decision   *policy.Decision
 	notified   []notify.Result
 	announced  bool
+	// deployment is the GitHub deployment the github step started.
+	deployment *github.Tracker
 }
 
 // gateSummary is what a deploy records of the gates it ran or skipped.
@@ -68,6 +73,7 @@ type gateSummary struct {
 func (o *operation) run(steps []step[*operation]) error {
 	records, err := runSteps(o.context(), o.Common, steps, o)
 	o.steps = records
+	o.finishDeployment(o.context(), err)
 	if o.t != nil {
 		o.setResult(o.result(err))
 	}
@@ -121,6 +127,10 @@ func (o *operation) planRollback(ctx context.Context) error {
 	o.spec = t.baseSpec(agent.OpRollback)
 	o.spec.To = o.to
 	o.spec.LockWait = o.lockWait
+	// A release a person rolled back from is not one to return to: a
+	// later rollback must not pick it again (deploying its commit again
+	// makes a fresh release of it, reusing its venv).
+	o.spec.MarkBad = "rolled back by " + o.spec.Deployer + " with ferry rollback"
 	return nil
 }
 
@@ -179,8 +189,15 @@ func (o *operation) gates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gatesTerminal(o.Err, rep, o.painter())
+	prefix := t.appDir
+	if prefix == "." {
+		prefix = ""
+	}
 	o.gateRun = &gateSummary{report: rep}
+	if err := o.writeGateReports(rep, o.junit, o.sarif, prefix); err != nil {
+		return err
+	}
+	o.showGates(o.Err, rep, prefix)
 	if !rep.Passed {
 		return fail.New(exitcode.Refused, fmt.Errorf("deploy refused: blocking gate %s failed", strings.Join(rep.BlockingFailures(), ", ")),
 			"fix what the gates report and commit, or run ferry check to iterate; --skip-gates deploys anyway and is recorded")
@@ -211,6 +228,7 @@ func (o *operation) transport(ctx context.Context) error {
 		return err
 	}
 	o.results = results
+	warnAgentVersions(o.Common, results)
 	if o.op == agent.OpRollback && len(results) > 0 {
 		o.spec.SHA = results[0].Result.SHA
 	}

@@ -48,9 +48,9 @@ func (p *progress) event(target string, ev agent.Event) {
 		p.clearPending()
 		switch ev.Status {
 		case agent.StepStarted:
-			if p.actions && !p.multi {
-				fmt.Fprintf(p.w, "::group::%s\n", ev.Step)
-			} else if p.live && !p.multi {
+			// In Actions a step is its one line when it ends: a group
+			// per one-line step only hides it.
+			if p.live && !p.multi && !p.actions {
 				// The running step, replaced by its result line when it ends.
 				fmt.Fprintf(p.w, "%s%s %s …", prefix, p.p.Paint(ansi.Dim, "•"), ev.Step)
 				p.pending = true
@@ -62,9 +62,6 @@ func (p *progress) event(target string, ev agent.Event) {
 			fmt.Fprintf(p.w, "%s%s %-8s %s %s\n", prefix, p.p.Paint(ansi.Dim, "–"), ev.Step, p.p.Paint(ansi.Dim, fmtMS(ev.MS)), p.p.Paint(ansi.Dim, "skipped: "+ev.Msg))
 		case agent.StepFailed:
 			fmt.Fprintf(p.w, "%s%s %-8s %s %s\n", prefix, p.p.Paint(ansi.Red, "✗"), ev.Step, p.p.Paint(ansi.Dim, fmtMS(ev.MS)), p.p.Paint(ansi.Red, ev.Msg))
-		}
-		if p.actions && !p.multi {
-			fmt.Fprintln(p.w, "::endgroup::")
 		}
 	case agent.EventWarn:
 		p.clearPending()

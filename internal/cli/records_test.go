@@ -344,7 +344,7 @@ func TestRefusedDeployInActionsExplainsItself(t *testing.T) {
 	if r.code != 6 {
 		t.Fatalf("want exit 6: %s", r)
 	}
-	mustContain(t, r, "stderr", "::error title=ferry apply test%3A refused by window::deploy to test refused at Fri 2026-11-27 11:00 CET: outside the deployment windows")
+	mustContain(t, r, "stderr", "::error title=ferry deploy test%3A refused by window::deploy to test refused at Fri 2026-11-27 11:00 CET: outside the deployment windows")
 	b, _ := os.ReadFile(summary)
 	for _, want := range []string{"### ferry apply ", " → test: refused by window", "> deploy to test refused at Fri 2026-11-27 11:00 CET", "Next window: **Tue 2026-12-01 10:00 CET**", "**test, last 30 days:**"} {
 		if !strings.Contains(string(b), want) {

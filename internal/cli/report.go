@@ -6,13 +6,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/ansi"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
 	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/policy"
-	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Outcomes of a deploy that reached no server (the agent's outcomes name
@@ -70,9 +70,6 @@ func (o *operation) result(err error) *deployResult {
 // a table in the job summary.
 func (o *operation) summarize() {
 	p := o.painter()
-	outcome, _ := worst(o.results)
-	var md strings.Builder
-	fmt.Fprintf(&md, "### ferry %s %s → %s: %s\n\n| target | outcome | release | time |\n|---|---|---|---|\n", o.spec.Op, text.Short(o.spec.SHA), o.t.name, outcome)
 	for _, r := range o.results {
 		res := r.Result
 		mark := p.Paint(ansi.Green, "✓")
@@ -89,18 +86,43 @@ func (o *operation) summarize() {
 		}
 		fmt.Fprintln(o.Err)
 		if len(res.LogTail) > 0 {
-			fmt.Fprintf(o.Err, "  last %d lines of the failed release's log:\n", len(res.LogTail))
+			if o.CI.Actions {
+				fmt.Fprintf(o.Err, "::group::%s: the last %d lines of the failed release's log\n", r.Target, len(res.LogTail))
+			} else {
+				fmt.Fprintf(o.Err, "  last %d lines of the failed release's log:\n", len(res.LogTail))
+			}
 			for _, l := range res.LogTail {
 				fmt.Fprintf(o.Err, "    %s\n", l)
 			}
+			if o.CI.Actions {
+				fmt.Fprintln(o.Err, "::endgroup::")
+			}
+		}
+		if o.CI.Actions {
+			res = o.pipGroup(r.Target, res)
 		}
 		fail.Format(o.Err, res.Err())
-		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", r.Target, res.Outcome, res.Release, fmtMS(res.DurationMS))
+		if o.CI.Actions && res.ExitCode != 0 {
+			// The failure on the run's page, with what to do.
+			msg := r.Target + ": " + res.Error
+			if len(res.Hints) > 0 {
+				msg += " (hint: " + strings.Join(res.Hints, "; ") + ")"
+			}
+			fmt.Fprintln(o.Err, annotation("error", o.rel(o.t.cfg.File), 0, 0, "ferry "+o.verb()+" "+o.t.name+": "+words(outcomeWords, res.Outcome), msg))
+		}
 	}
 	if o.CI.Actions {
-		md.WriteString("\n" + o.metricsLine(o.context()))
-		appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), o.redact.text(md.String()+"\n"))
+		// The notice, then where this deploy leaves the team's metrics.
+		appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), o.redact.text(o.summaryMarkdown()+"\n"+o.metricsLine(o.context())+"\n"))
 	}
+}
+
+// verb is the command that ran: deploy or rollback.
+func (o *operation) verb() string {
+	if o.op == agent.OpRollback {
+		return "rollback"
+	}
+	return "deploy"
 }
 
 // appURL is where the app answers, from its health URL.

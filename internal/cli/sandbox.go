@@ -19,7 +19,8 @@ type SandboxOptions struct {
 	Common
 	// Instances is how many Linux instances to create (--instances).
 	Instances int
-	// Port is the SSM endpoint's port, S3 the next one; 0 picks free ones (--port).
+	// Port is the SSM endpoint's port, S3 and STS the next two; 0 picks
+	// free ones (--port).
 	Port int
 	// Dir holds the sandbox's files (--dir); empty makes a temporary one.
 	Dir string
@@ -30,6 +31,7 @@ type SandboxOptions struct {
 type sandboxResult struct {
 	SSMEndpoint     string            `json:"ssm_endpoint"`
 	S3Endpoint      string            `json:"s3_endpoint"`
+	STSEndpoint     string            `json:"sts_endpoint"`
 	Region          string            `json:"region"`
 	Bucket          string            `json:"bucket"`
 	Root            string            `json:"root"`
@@ -71,7 +73,7 @@ JSON envelope once the sandbox serves.`,
 		RunE: runE(opts, &opts.Common, nil, runF, runSandbox),
 	}
 	cmd.Flags().IntVar(&opts.Instances, "instances", 3, "how many Linux instances")
-	cmd.Flags().IntVar(&opts.Port, "port", 0, "SSM endpoint port (S3 takes the next one); 0 picks free ports")
+	cmd.Flags().IntVar(&opts.Port, "port", 0, "SSM endpoint port (S3 and STS take the next two); 0 picks free ports")
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for instances, AWS client files and command output (default: a new temporary directory, kept)")
 	return cmd
 }
@@ -103,7 +105,7 @@ func runSandbox(opts *SandboxOptions) error {
 }
 
 func newSandboxResult(sb *sandbox.Sandbox) sandboxResult {
-	r := sandboxResult{SSMEndpoint: sb.SSMEndpoint, S3Endpoint: sb.S3Endpoint, Region: sb.Region, Bucket: sb.Bucket, Root: sb.Root,
+	r := sandboxResult{SSMEndpoint: sb.SSMEndpoint, S3Endpoint: sb.S3Endpoint, STSEndpoint: sb.STSEndpoint, Region: sb.Region, Bucket: sb.Bucket, Root: sb.Root,
 		ConfigFile: sb.ConfigFile, CredentialsFile: sb.CredentialsFile, Env: map[string]string{}, Environment: sb.Environment("hello", sandbox.Rollout{})}
 	for _, in := range sb.Instances {
 		r.Instances = append(r.Instances, sandboxInstance{ID: in.ID, Dir: in.Dir})
@@ -131,7 +133,7 @@ func startSandbox(dir string, instances, port int, tmpPattern string) (*sandbox.
 	}
 	opts := sandbox.Options{Root: dir, Instances: instances, Env: []string{"FERRY_AGENT_CACHE=" + filepath.Join(dir, "agent-cache")}}
 	if port != 0 {
-		opts.SSMPort, opts.S3Port = port, port+1
+		opts.SSMPort, opts.S3Port, opts.STSPort = port, port+1, port+2
 	}
 	sb, err := sandbox.Start(opts)
 	if err != nil {
@@ -149,7 +151,7 @@ func closeSandbox(sb *sandbox.Sandbox) {
 // printSandbox writes the environment and a ferry.yml environment that
 // reach sb.
 func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
-	fmt.Fprintf(w, "# ferry sandbox: SSM Run Command at %s, S3 at %s, bucket %s\n", sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket)
+	fmt.Fprintf(w, "# ferry sandbox: SSM Run Command at %s, S3 at %s, bucket %s, STS at %s\n", sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket, sb.STSEndpoint)
 	fmt.Fprintf(w, "# %d Linux instances under %s (each is its own HOME)\n", len(sb.Instances), filepath.Join(sb.Root, "instances"))
 	fmt.Fprint(w, `# Point ferry at the sandbox, and nowhere else. The same variables (and the
 # services section of the config file) point these clients at it too:
@@ -168,7 +170,8 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 # endpoint on every call:
 #   aws --endpoint-url %s ssm describe-instance-information
 #   aws --endpoint-url %s s3 ls s3://%s
-`, sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket)
+#   aws --endpoint-url %s sts get-caller-identity
+`, sb.SSMEndpoint, sb.S3Endpoint, sb.Bucket, sb.STSEndpoint)
 	fmt.Fprint(w, `
 # An environment for ferry.yml. root ~/APP is per instance, since each
 # instance has its own HOME; give each app its own port in

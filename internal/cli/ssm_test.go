@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/sandbox"
-	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
 
 var (
@@ -37,7 +35,7 @@ func testAgents(t *testing.T) string {
 		}
 		for _, goos := range []string{"linux", "windows"} {
 			for _, arch := range []string{"amd64", "arm64"} {
-				out := filepath.Join(agentsDir, ssm.AgentFileName(goos, arch))
+				out := filepath.Join(agentsDir, agentbin.FileName(goos, arch))
 				if goos != runtime.GOOS || arch != runtime.GOARCH {
 					os.WriteFile(out, []byte("stand-in\n"), 0o755)
 					continue
@@ -190,17 +188,18 @@ func version(port int) string {
 	return doc["version"]
 }
 
-// ferry demo, as a newcomer runs it from the checkout: three instances
-// deployed, a broken commit rolled back, a healthy status.
+// ferry demo, as a newcomer runs it from a directory of their own (not
+// ferry's checkout: the app is embedded): three instances deployed, a
+// broken commit rolled back, a healthy status, and nothing left in the
+// temporary directory. (internal/testing/releasetest runs a release
+// archive's ferry demo, a binary built outside the checkout.)
 func TestDemo(t *testing.T) {
 	slow(t)
 	need(t, "git")
 	need(t, "python3")
-	wd, _ := os.Getwd()
-	mod, ok := ssm.FindModule(wd)
-	if !ok {
-		t.Fatal("not in ferry's checkout")
-	}
+	elsewhere := t.TempDir()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	// No AWS anywhere: the demo must not need it.
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
@@ -209,10 +208,9 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	dir := t.TempDir()
 	start := time.Now()
 	// With --json the story goes to stderr, the outcome to stdout.
-	r := ferryIn(t, mod, map[string]string{"FERRY_AGENT_DIR": testAgents(t)}, "demo", "--dir", dir, "--json")
+	r := ferryIn(t, elsewhere, map[string]string{"FERRY_AGENT_DIR": testAgents(t)}, "demo", "--json")
 	took := time.Since(start)
 	if r.code != 0 {
 		t.Fatalf("demo: %s", r)
@@ -224,9 +222,11 @@ func TestDemo(t *testing.T) {
 	}
 	res := checkEnvelope(t, "demo", r)
 	var demo struct {
+		Root      string `json:"root"`
 		Good      string `json:"good_sha"`
 		Broken    int    `json:"broken_exit_code"`
 		Instances []struct {
+			Port   int    `json:"port"`
 			Serves string `json:"serves"`
 		} `json:"instances"`
 	}
@@ -244,22 +244,19 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(r.err, "Terminated") && !strings.Contains(r.err, "not run") {
 		t.Errorf("the broken deploy should stop the rollout after the first instance:\n%s", r.err)
 	}
-	// The demo stops the apps it started.
-	for _, pidFile := range mustGlob(t, filepath.Join(dir, "instances", "*", "hello", "run", "app.pid")) {
-		if h, err := proc.ReadPIDFile(pidFile); err == nil && proc.Alive(h) {
-			t.Errorf("an app still runs after the demo: %s", pidFile)
-			proc.Stop(context.Background(), h, time.Second)
+	// The demo stops the apps it started and removes what it wrote.
+	for _, in := range demo.Instances {
+		if v := version(in.Port); v != "" {
+			t.Errorf("an app still answers on port %d after the demo", in.Port)
 		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "ferry-demo-*")); len(left) > 0 || demo.Root == "" {
+		t.Errorf("the demo left %v in the temporary directory (its root was %q)", left, demo.Root)
+	}
+	if _, err := os.Stat(demo.Root); !os.IsNotExist(err) {
+		t.Errorf("the demo's root %s is still there: %v", demo.Root, err)
 	}
 	// Reported, not asserted: on a shared, loaded machine a wall-clock
 	// bound fails for reasons that are not the demo's.
 	t.Logf("demo took %s", took)
-}
-
-func mustGlob(t *testing.T, pattern string) []string {
-	m, err := filepath.Glob(pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }

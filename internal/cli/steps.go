@@ -8,8 +8,10 @@ package cli
 // A deploy: plan; record-begin (the begin record, before anything else:
 // no record, no deploy); gates (a blocking gate refuses, exit 6); policy
 // (windows, holidays, freezes, change calendars, --emergency: exit 6);
-// notify-start (the pre-deployment message); transport (the servers
-// deploy); notify-end (the post-deployment message); record (the end
+// notify-start (the pre-deployment message); github (in Actions, a
+// GitHub Deployment in_progress, its status when the runner ends: after
+// the policy, so a refused deploy is no deployment); transport (the
+// servers deploy); notify-end (the post-deployment message); record (the end
 // record, whatever happened); report (terminal, job summary, --json).
 //
 // Steps marked always run after a failure too: the record must keep, and
@@ -22,6 +24,7 @@ var deploySteps = []step[*operation]{
 	{name: "gates", run: (*operation).gates},
 	{name: "policy", run: (*operation).policy},
 	{name: "notify-start", run: (*operation).notifyStart},
+	{name: "github", run: (*operation).github}, // a GitHub deployment, in_progress; its status when the runner ends
 	{name: "transport", run: (*operation).transport},
 	{name: "notify-end", run: (*operation).notifyEnd, always: true},
 	{name: "record", run: (*operation).recordEnd, always: true},
@@ -33,6 +36,7 @@ var rollbackSteps = []step[*operation]{
 	{name: "plan", run: (*operation).planRollback},
 	{name: "record-begin", run: (*operation).recordBegin},
 	{name: "choose", run: (*operation).chooseRelease},
+	{name: "github", run: (*operation).github},
 	{name: "transport", run: (*operation).transport},
 	{name: "notify-end", run: (*operation).notifyEnd, always: true},
 	{name: "record", run: (*operation).recordEnd, always: true},

@@ -99,7 +99,7 @@ func (c Common) resolveTarget(p *project, arg string, needRepo bool) (*target, e
 			return nil, err
 		}
 	}
-	tt := Target{Name: t.name, Env: t.env, Root: t.root, AppDir: t.appDir, Getenv: c.Getenv, WorkDir: c.WorkDir}
+	tt := Target{Name: t.name, Env: t.env, Root: t.root, AppDir: t.appDir, Getenv: c.Getenv, WorkDir: c.WorkDir, Log: c.Err}
 	if t.inRepo {
 		tt.RepoDir = t.repo.Dir
 	}

@@ -30,7 +30,7 @@ func TestWindowsUnitTestsUnderWine(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("windows unit tests failed (exit %d):\n%s", res.ExitCode, out)
 	}
-	for _, name := range []string{"TestWinWriteAndReadFile", "TestWinPoint", "TestWinShare"} {
+	for _, name := range []string{"TestWinWriteAndReadFile", "TestWinPoint", "TestWinShare", "TestWinWritePrivate", "TestWinLock"} {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}

@@ -3,35 +3,23 @@
 package gates
 
 import (
-	"errors"
 	"os/exec"
-	"syscall"
+
+	"github.com/ferryhq/ferry/internal/proc"
 )
 
 // envCaseInsensitive is false on unix: FOO and foo are different variables.
 const envCaseInsensitive = false
 
-// prepareGroup puts the tool in a process group of its own, so cancelling
-// a gate can reach everything the tool started.
-func prepareGroup(cmd *exec.Cmd) {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
-}
+// prepareGroup readies the tool the way every child of ferry is (see
+// proc.Prepare): a process group of its own, so cancelling a gate reaches
+// everything the tool started, and a parent-death signal, so the tool
+// never outlives ferry.
+func prepareGroup(cmd *exec.Cmd) { proc.Prepare(cmd) }
 
 // killGroup kills the tool's whole process group. A group already gone is
 // not an error.
-func killGroup(cmd *exec.Cmd) error {
-	if cmd.Process == nil {
-		return nil
-	}
-	err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	return nil
-}
+func killGroup(cmd *exec.Cmd) error { return proc.KillGroup(cmd) }
 
 // venvBinDir is where a virtualenv keeps its interpreter and scripts.
 const venvBinDir = "bin"

@@ -224,7 +224,7 @@ func newRunEnv(opts Options) (*runEnv, error) {
 		e.requirements = "requirements.txt"
 	}
 
-	e.userEnv = environFrom(os.Environ())
+	e.userEnv = environFrom(withoutCredentials(os.Environ()))
 	for k, v := range opts.Env {
 		e.userEnv.set(k, v)
 	}

@@ -12,6 +12,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/proc"
 )
 
 // Repo is a work tree.
@@ -25,6 +27,8 @@ func (r Repo) git(args ...string) (string, error) {
 // gitRaw keeps leading spaces, which porcelain formats give meaning to.
 func (r Repo) gitRaw(args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
+	// Like every child of ferry: it never outlives ferry (proc.Prepare).
+	proc.Prepare(cmd)
 	cmd.Dir = r.Dir
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr

@@ -56,19 +56,22 @@ func Wait(ctx context.Context, c Check) (Result, error) {
 	if c.Interval <= 0 {
 		c.Interval = time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Deadline)
-	defer cancel()
 	// Poll fast while a typical app is still starting, then back off
-	// towards Interval so a slow start costs few requests.
-	schedule := poll.Backoff{Initial: 5 * time.Millisecond, Warm: time.Second, Factor: 2, Max: c.Interval}
+	// towards Interval so a slow start costs few requests. The deadline
+	// bounds when attempts start, not the attempt in flight: that one
+	// runs to its answer (at most the client's timeout), so at least one
+	// answer is always had, however slowly a loaded machine schedules
+	// this process and the app. Cutting it at the deadline made a check
+	// on a loaded machine report "no answer" instead of the answer.
+	schedule := poll.Backoff{Initial: 5 * time.Millisecond, Warm: time.Second, Factor: 2, Max: c.Interval, Deadline: c.Deadline}
 	var res Result
 	err := poll.Until(ctx, schedule, func(ctx context.Context) (bool, error) {
 		res.Attempts++
 		ok, last := probe(ctx, client, c)
 		res.Elapsed = time.Since(start)
 		if !ok && ctx.Err() != nil && res.Last != "" {
-			// The deadline cut this attempt short: the answer before it
-			// says more about why the app is not healthy.
+			// The caller gave up during this attempt: the answer before
+			// it says more about why the app is not healthy.
 			return false, ctx.Err()
 		}
 		res.Last = last

@@ -27,7 +27,8 @@
 //     has some;
 //   - sts:GetCallerIdentity (`ferry doctor`; AWS allows it to everyone,
 //     listed so that the policy says what ferry does);
-//   - s3:GetObject and s3:PutObject under PREFIX/ of the bucket (artifacts,
+//   - s3:GetObject, s3:PutObject and s3:DeleteObject (the sealed secrets
+//     object, removed after use) under PREFIX/ of the bucket (artifacts,
 //     agents, command output, records; presigned URLs are signed with this
 //     role, so the servers need no S3 access to download), and
 //     s3:ListBucket on the bucket for keys under PREFIX/ (record chains;
@@ -365,7 +366,7 @@ func deployPolicy(o Options) Policy {
 		st = append(st, Statement{Sid: "ChangeCalendars", Effect: "Allow", Action: []string{"ssm:GetCalendarState"}, Resource: arns})
 	}
 	st = append(st, Statement{Sid: "WhoAmI", Effect: "Allow", Action: []string{"sts:GetCallerIdentity"}, Resource: []string{"*"}})
-	st = append(st, Statement{Sid: "ObjectsUnderThePrefix", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject"}, Resource: []string{s3ARN(o, o.Prefix+"/*")}})
+	st = append(st, Statement{Sid: "ObjectsUnderThePrefix", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{s3ARN(o, o.Prefix+"/*")}})
 	op := "StringLikeIfExists"
 	if o.PrefixBoundListing {
 		op = "StringLike"

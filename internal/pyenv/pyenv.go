@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -36,15 +37,17 @@ const completeMarker = ".ferry-complete"
 // Version asks the interpreter for its exact version and platform.
 func Version(ctx context.Context, python string) (string, error) {
 	// -I -S: no site, no user environment; a tenth of a normal start.
-	out, err := exec.CommandContext(ctx, python, "-I", "-S", "-c", "import sys;print(sys.version);print(sys.implementation.cache_tag);print(sys.maxsize);print(sys.executable)").Output()
-	if err != nil {
+	cmd := exec.CommandContext(ctx, python, "-I", "-S", "-c", "import sys;print(sys.version);print(sys.implementation.cache_tag);print(sys.maxsize);print(sys.executable)")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := proc.Run(ctx, cmd); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", fmt.Errorf("python %s: %w: %s", python, err, strings.Join(text.LastLines(string(ee.Stderr), 5), "\n"))
+			return "", fmt.Errorf("python %s: %w: %s", python, err, strings.Join(text.LastLines(stderr.String(), 5), "\n"))
 		}
 		return "", fmt.Errorf("python %s: %w", python, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	return strings.TrimSpace(out.String()), nil
 }
 
 // Key returns the venv key for the inputs.
@@ -79,7 +82,9 @@ func Create(ctx context.Context, python, dir string) error {
 	cmd := exec.CommandContext(ctx, python, "-m", "venv", dir)
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
-	if err := cmd.Run(); err != nil {
+	// Its own process group, killed whole when ctx ends, and never
+	// outliving the agent: ensurepip's pip is a grandchild.
+	if err := proc.Run(ctx, cmd); err != nil {
 		return fmt.Errorf("create venv with %s: %w: %s", python, err, strings.Join(text.LastLines(stderr.String(), 10), "\n"))
 	}
 	return nil
@@ -91,9 +96,6 @@ func Install(ctx context.Context, venv, requirements string, opts PipOptions, lo
 	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
 	if opts.NoIndex {
 		args = append(args, "--no-index")
-	}
-	if opts.IndexURL != "" {
-		args = append(args, "--index-url", opts.IndexURL)
 	}
 	for _, f := range opts.FindLinks {
 		args = append(args, "--find-links", f)
@@ -113,7 +115,12 @@ func Install(ctx context.Context, venv, requirements string, opts PipOptions, lo
 	cmd.Stdout = logf
 	cmd.Stderr = &teeTail{w: logf, buf: &tail}
 	cmd.Env = append(os.Environ(), "PIP_NO_COLOR=1", "PYTHONDONTWRITEBYTECODE=1")
-	if err := cmd.Run(); err != nil {
+	if opts.IndexURL != "" {
+		// In the environment, not the arguments: an index URL may carry
+		// credentials, and any user can read a process's arguments.
+		cmd.Env = append(cmd.Env, "PIP_INDEX_URL="+opts.IndexURL)
+	}
+	if err := proc.Run(ctx, cmd); err != nil {
 		return fmt.Errorf("pip install -r %s: %w\n%s", filepath.Base(requirements), err, strings.Join(text.LastLines(tail.String(), 15), "\n"))
 	}
 	return nil

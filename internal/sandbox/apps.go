@@ -111,6 +111,13 @@ func (s *Sandbox) Environment(root string, r Rollout) string {
 // /health with the deployed SHA as version, on the PORT that GivePorts
 // wrote) deployed to every instance under ~/APP.
 func (s *Sandbox) FerryYML(app string, r Rollout) string {
+	return AppYML(app) + s.Environment(app, r)
+}
+
+// AppYML is FerryYML without its environments: what a sandbox
+// environment section (Environment, or ferry sandbox's printed one)
+// completes.
+func AppYML(app string) string {
 	return fmt.Sprintf(`# Each instance's ~/%s/shared/.env holds its own PORT: the instances
 # share this machine.
 app: %s
@@ -125,7 +132,7 @@ health:
   version_field: version
   deadline: 60s
   interval: 200ms
-`, app, app) + s.Environment(app, r)
+`, app, app)
 }
 
 // StopApps stops the apps the instances started: they run detached, as

@@ -46,9 +46,11 @@ type Options struct {
 	Instances int
 	// InstanceTags are added to every instance, next to Name=sandbox-<n>.
 	InstanceTags map[string]string
-	// SSMPort and S3Port choose the loopback ports; 0 picks free ones.
+	// SSMPort, S3Port and STSPort choose the loopback ports; 0 picks
+	// free ones.
 	SSMPort int
 	S3Port  int
+	STSPort int
 	// Bucket is created in the S3 server; default "ferry-sandbox".
 	Bucket string
 	// Region is what clients are told to use; default us-east-1.
@@ -66,8 +68,7 @@ type Options struct {
 
 // Sandbox is a running emulator and S3 server. Close stops both.
 type Sandbox struct {
-	// SSMEndpoint, S3Endpoint and STSEndpoint are http://127.0.0.1:<port>
-	// URLs (STS answers GetCallerIdentity alone, with CallerARN).
+	// SSMEndpoint, S3Endpoint and STSEndpoint are http://127.0.0.1:<port> URLs.
 	SSMEndpoint string
 	S3Endpoint  string
 	STSEndpoint string
@@ -166,7 +167,7 @@ func Start(opts Options) (s *Sandbox, err error) {
 	if s.SSMEndpoint, err = s.serve(opts.SSMPort, s.Emulator); err != nil {
 		return s, fmt.Errorf("start ssm server: %w", err)
 	}
-	if s.STSEndpoint, err = s.serve(0, sts{}); err != nil {
+	if s.STSEndpoint, err = s.serve(opts.STSPort, &stsServer{}); err != nil {
 		return s, fmt.Errorf("start sts server: %w", err)
 	}
 	if err := s.writeClientFiles(); err != nil {

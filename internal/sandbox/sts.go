@@ -4,59 +4,77 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 )
 
-// The sandbox's identity, as its STS endpoint answers GetCallerIdentity:
-// ferry records it as the AWS principal of every attempt made through the
-// sandbox, as it records the real caller's ARN on AWS.
+// The sandbox's STS: the one call ferry makes (GetCallerIdentity, for
+// ferry doctor), in STS's query protocol (a form POST, an XML answer),
+// as aws-sdk-go-v2, boto3 and the AWS CLI speak it. A request not signed
+// with the sandbox's access key is refused as real STS refuses an
+// unknown key.
+
+// Account and CallerARN are whom the sandbox's credentials belong to.
 const (
-	Account   = "000000000000"
+	Account   = "123456789012"
 	CallerARN = "arn:aws:iam::" + Account + ":user/ferry-sandbox"
-	callerID  = "AIDASANDBOXFERRY00000"
+	callerID  = "AIDASANDBOXFERRYUSER"
+	stsXMLNS  = "https://sts.amazonaws.com/doc/2011-06-15/"
 )
 
-// sts is a minimal STS endpoint (the query protocol, as the SDKs speak
-// it): GetCallerIdentity, and an error for every other action.
-type sts struct{}
+type stsServer struct{ requests atomic.Int64 }
 
-type stsCaller struct {
-	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ GetCallerIdentityResponse"`
-	Arn     string   `xml:"GetCallerIdentityResult>Arn"`
-	UserID  string   `xml:"GetCallerIdentityResult>UserId"`
-	Account string   `xml:"GetCallerIdentityResult>Account"`
-	Request string   `xml:"ResponseMetadata>RequestId"`
+type stsIdentity struct {
+	XMLName xml.Name `xml:"GetCallerIdentityResponse"`
+	XMLNS   string   `xml:"xmlns,attr"`
+	Result  struct {
+		Arn     string `xml:"Arn"`
+		UserID  string `xml:"UserId"`
+		Account string `xml:"Account"`
+	} `xml:"GetCallerIdentityResult"`
+	RequestID string `xml:"ResponseMetadata>RequestId"`
 }
 
 type stsError struct {
-	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ ErrorResponse"`
-	Type    string   `xml:"Error>Type"`
-	Code    string   `xml:"Error>Code"`
-	Message string   `xml:"Error>Message"`
-	Request string   `xml:"RequestId"`
+	XMLName xml.Name `xml:"ErrorResponse"`
+	XMLNS   string   `xml:"xmlns,attr"`
+	Error   struct {
+		Type    string `xml:"Type"`
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	} `xml:"Error"`
+	RequestID string `xml:"RequestId"`
 }
 
-func (sts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	const requestID = "sandbox-sts-request"
-	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		stsWrite(w, http.StatusBadRequest, stsError{Type: "Sender", Code: "InvalidRequest", Message: "POST a form-encoded query request", Request: requestID})
+func (s *stsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := fmt.Sprintf("sandbox-sts-%06d", s.requests.Add(1))
+	fail := func(status int, code, msg string) {
+		var e stsError
+		e.XMLNS, e.RequestID = stsXMLNS, id
+		e.Error.Type, e.Error.Code, e.Error.Message = "Sender", code, msg
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		xml.NewEncoder(w).Encode(e)
+	}
+	if r.Method != http.MethodPost {
+		fail(http.StatusMethodNotAllowed, "InvalidAction", "STS takes POST requests")
 		return
 	}
-	switch action := r.PostForm.Get("Action"); action {
-	case "GetCallerIdentity":
-		stsWrite(w, http.StatusOK, stsCaller{Arn: CallerARN, UserID: callerID, Account: Account, Request: requestID})
-	default:
-		stsWrite(w, http.StatusBadRequest, stsError{Type: "Sender", Code: "InvalidAction",
-			Message: fmt.Sprintf("the sandbox's STS answers GetCallerIdentity only, not %q", action), Request: requestID})
-	}
-}
-
-func stsWrite(w http.ResponseWriter, status int, v any) {
-	b, err := xml.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	if !strings.Contains(r.Header.Get("Authorization"), "Credential="+AccessKeyID+"/") {
+		fail(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 		return
 	}
+	if err := r.ParseForm(); err != nil {
+		fail(http.StatusBadRequest, "MalformedInput", err.Error())
+		return
+	}
+	if a := r.PostForm.Get("Action"); a != "GetCallerIdentity" {
+		fail(http.StatusBadRequest, "InvalidAction", fmt.Sprintf("Could not find operation %s for version %s (the sandbox answers GetCallerIdentity only)", a, r.PostForm.Get("Version")))
+		return
+	}
+	var out stsIdentity
+	out.XMLNS, out.RequestID = stsXMLNS, id
+	out.Result.Arn, out.Result.UserID, out.Result.Account = CallerARN, callerID, Account
 	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	_, _ = w.Write(append([]byte(xml.Header), b...))
+	xml.NewEncoder(w).Encode(out)
 }

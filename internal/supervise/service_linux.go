@@ -134,14 +134,16 @@ func systemctl(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, systemctlTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "systemctl", args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Like every child of the agent: never outliving it (proc.Run).
+	err := proc.Run(ctx, cmd)
+	out := stdout.String()
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return "", errors.New("run_as: service needs systemd, and systemctl is not on PATH")
 		}
 		return "", fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	return string(out), nil
+	return out, nil
 }

@@ -131,7 +131,8 @@ type Model struct {
 	// Actions override DefaultActions field by field.
 	Actions Actions
 	// Runner runs the gates; default windows-latest or ubuntu-latest by
-	// Platform. DeployRunner runs deploy and rollback (they only call
+	// Platform; the deploy runs there too, since ferry deploy runs the
+	// gates. DeployRunner runs the rollback (it only calls
 	// AWS); default ubuntu-latest.
 	Runner, DeployRunner string
 }

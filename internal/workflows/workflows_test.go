@@ -113,7 +113,8 @@ func TestHardening(t *testing.T) {
 				t.Errorf("%s job %s: contents %q, want read", p, id, j.Permissions["contents"])
 			}
 			makesCreds := j.Uses == "./"+DeployPath
-			uploadsSARIF := j.Uses == "./"+CheckPath
+			// A call of ferry-check.yml or ferry-deploy.yml uploads SARIF there.
+			uploadsSARIF := j.Uses == "./"+CheckPath || j.Uses == "./"+DeployPath
 			for _, s := range j.Steps {
 				if strings.Contains(s.Run, "${{") {
 					t.Errorf("%s job %s step %q: ${{ }} inside run:", p, id, s.Name)
@@ -164,9 +165,13 @@ func TestTriggersAndJobs(t *testing.T) {
 	if _, ok := cicd.On["workflow_dispatch"]; !ok {
 		t.Errorf("ferry-cicd.yml cannot be run by hand")
 	}
-	deploy := cicd.Jobs["deploy"]
-	if deploy.Uses != "./"+DeployPath || deploy.Needs != "gates" || cicd.Jobs["gates"].Uses != "./"+CheckPath {
-		t.Errorf("ferry-cicd.yml: gates %q, deploy %q needs %v", cicd.Jobs["gates"].Uses, deploy.Uses, deploy.Needs)
+	// The gates run once: inside ferry deploy on a deploying branch, as
+	// ferry-check.yml on a branch that deploys nowhere.
+	deploy, gates := cicd.Jobs["deploy"], cicd.Jobs["gates"]
+	if deploy.Uses != "./"+DeployPath || deploy.Needs != nil || gates.Uses != "./"+CheckPath ||
+		deploy.If != "${{ github.ref == 'refs/heads/dev' || github.ref == 'refs/heads/master' }}" ||
+		gates.If != "${{ !(github.ref == 'refs/heads/dev' || github.ref == 'refs/heads/master') }}" {
+		t.Errorf("ferry-cicd.yml: gates %q if %q, deploy %q if %q needs %v", gates.Uses, gates.If, deploy.Uses, deploy.If, deploy.Needs)
 	}
 	if got := deploy.With["environment"]; got != "${{ github.ref == 'refs/heads/dev' && 'development' || github.ref == 'refs/heads/master' && 'production' || '' }}" {
 		t.Errorf("environment by branch: %s", got)
@@ -241,8 +246,9 @@ func TestTriggersAndJobs(t *testing.T) {
 	}
 }
 
-// TestPlatformPicksTheGatesRunner: the gates run where the app runs;
-// deploys only call AWS and run on Linux.
+// TestPlatformPicksTheGatesRunner: the gates run where the app runs, in
+// ferry-check.yml and in the deploy (ferry deploy runs them); rollbacks
+// only call AWS and run on Linux.
 func TestPlatformPicksTheGatesRunner(t *testing.T) {
 	for _, c := range []struct {
 		p    Platform
@@ -254,8 +260,11 @@ func TestPlatformPicksTheGatesRunner(t *testing.T) {
 		if !strings.Contains(string(files[CheckPath]), "runs-on: "+c.want+"\n") {
 			t.Errorf("platform %q: gates do not run on %s", c.p, c.want)
 		}
-		if !strings.Contains(string(files[DeployPath]), "runs-on: ubuntu-latest\n") {
-			t.Errorf("platform %q: deploy does not run on ubuntu-latest", c.p)
+		if !strings.Contains(string(files[DeployPath]), "runs-on: "+c.want+"\n") {
+			t.Errorf("platform %q: the deploy (and its gates) does not run on %s", c.p, c.want)
+		}
+		if !strings.Contains(string(files[RollbackPath]), "runs-on: ubuntu-latest\n") {
+			t.Errorf("platform %q: rollback does not run on ubuntu-latest", c.p)
 		}
 	}
 }
@@ -402,7 +411,7 @@ func TestLintFindsWhatHardeningForbids(t *testing.T) {
 		"no job perms":      {RollbackPath, "    permissions:\n      contents: read\n      id-token: write\n", "", "must set its permissions"},
 		"extra write":       {CheckPath, "      actions: read\n", "      actions: read\n      pull-requests: write\n", "which no ferry step needs"},
 		"id-token no creds": {CheckPath, "      actions: read\n", "      actions: read\n      id-token: write\n", "asks for id-token: write but makes no AWS credentials"},
-		"inherit":           {CICDPath, "    secrets:\n      DATABASE_URL: ${{ secrets.DATABASE_URL }}\n      SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}\n\n  deploy:", "    secrets: inherit\n\n  deploy:", "secrets: inherit"},
+		"inherit":           {CICDPath, "    secrets:\n      DATABASE_URL: ${{ secrets.DATABASE_URL }}\n      SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}\n\n  gates:", "    secrets: inherit\n\n  gates:", "secrets: inherit"},
 		"branch ref":        {DeployPath, "aws-actions/configure-aws-credentials@v6", "aws-actions/configure-aws-credentials@main", "not pinned"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +128,8 @@ func newHarness(t *testing.T) *harness {
 		}
 		h.ports[env] = ports
 	}
-	h.makeRepo(filepath.Join(root, "repo"), pins)
+	// The directory's name is the app's name ferry init detects.
+	h.makeRepo(filepath.Join(root, "hello"), pins)
 	return h
 }
 
@@ -312,24 +315,6 @@ environments:
 ` + env("development", "dev", 0) + env("production", "master", 1)
 }
 
-// model is the pipeline under test: what `ferry init` would write for
-// examples/hello, installing ferry from the loopback mirror.
-func (h *harness) model(pins map[string]string) workflows.Model {
-	return workflows.Model{
-		App:      "hello",
-		Platform: workflows.PlatformLinux,
-		Environments: []workflows.Environment{
-			{Name: "development", Branch: "dev", URL: "http://dev.hello.example.com"},
-			{Name: "production", Branch: "master", URL: "https://hello.example.com", Production: true},
-		},
-		FerryVersion:     h.snap.Version,
-		FerryDownloadURL: h.releases.URL,
-		AppRequirements:  "requirements.txt",
-		GatePins:         pins,
-		Secrets:          []string{"HELLO_GREETING"},
-	}
-}
-
 func (h *harness) gitIn(dir string, args ...string) string {
 	h.t.Helper()
 	cmd := exec.Command(h.git, args...)
@@ -343,8 +328,13 @@ func (h *harness) gitIn(dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// makeRepo is examples/hello with ferry.yml and the rendered pipeline,
-// committed on master, with dev branched from it.
+// makeRepo is examples/hello set up the way a team would: `ferry init`
+// (the snapshot's ferry, installing itself from the loopback mirror in
+// the workflows it writes), then ferry.yml's environments pointed at the
+// sandbox's instances (each its own root and port) as a person edits the
+// file init wrote; `ferry init --check` then proves the workflows are
+// still what init writes for that ferry.yml. Committed on master, with
+// dev branched from it.
 func (h *harness) makeRepo(dir string, pins map[string]string) {
 	t := h.t
 	h.repo = dir
@@ -374,16 +364,36 @@ func (h *harness) makeRepo(dir string, pins map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := workflows.Render(h.model(pins))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := workflows.Write(dir, files, false); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "ferry.yml"), []byte(h.ferryYML()), 0o644)
 	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("__pycache__/\n.coverage*\n.pytest_cache/\ncoverage.xml\n"), 0o644)
 	h.gitIn(dir, "init", "-q", "-b", "master")
+	// The gate tools' pins are the machine's (nothing is downloaded).
+	var req strings.Builder
+	for _, tool := range slices.Sorted(maps.Keys(pins)) {
+		fmt.Fprintf(&req, "%s==%s\n", tool, pins[tool])
+	}
+	os.MkdirAll(filepath.Join(dir, ".github"), 0o755)
+	os.WriteFile(filepath.Join(dir, workflows.DefaultGateRequirements), []byte(req.String()), 0o644)
+	// --force: the pins file above is replaced by what init writes of it
+	// (the same pins, with its header).
+	if out, err := h.ferryCmd("init", "--force", "--platform", "linux", "--region", h.sb.Region, "--bucket", h.sb.Bucket,
+		"--instance-ids", h.sb.Instances[0].ID, "--root", "~/hello", "--ferry-download-url", h.releases.URL); err != nil {
+		t.Fatalf("ferry init: %v\n%s", err, out)
+	}
+	for _, f := range []string{workflows.CheckPath, workflows.CICDPath, workflows.DeployPath, workflows.RollbackPath} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), "version: \""+h.snap.Version+"\"") && f != workflows.CICDPath {
+			t.Errorf("ferry init did not write %s installing ferry %s: %v", f, h.snap.Version, err)
+		}
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, "ferry.yml"))
+	for _, want := range []string{"development:\n    branch: dev", "production:\n    branch: master", "start: python app.py", "url: http://127.0.0.1:8000/health"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("ferry init's ferry.yml lacks %q:\n%s", want, cfg)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "ferry.yml"), []byte(h.ferryYML()), 0o644)
+	if out, err := h.ferryCmd("init", "--check"); err != nil {
+		t.Fatalf("ferry init --check after editing ferry.yml's environments: %v\n%s", err, out)
+	}
 	h.gitIn(dir, "add", "-A")
 	h.gitIn(dir, "commit", "-q", "-m", "hello with ferry's pipeline")
 	h.gitIn(dir, "branch", "dev")
@@ -476,10 +486,6 @@ func (h *harness) run(event, workflow string, payload map[string]any) result {
 		"XDG_CONFIG_HOME="+filepath.Join(h.cache, "xdg-config"),
 		"FERRYTEST_PYTHON="+h.python,
 		"FERRYTEST_REPO="+h.repo,
-		// LEAD: the CLI does not yet look for agents/ beside the ferry
-		// executable (internal/agentbin is not wired): until it does, ferry
-		// is pointed at the agents the action installed beside it.
-		"FERRY_AGENT_DIR="+h.installedAgents(),
 		"FERRYTEST_UPLOADS="+h.uploads,
 		"FERRYTEST_SUMMARY="+h.summary,
 		// The credentials stand-in exports these as AWS_ACCESS_KEY_ID…:
@@ -489,6 +495,7 @@ func (h *harness) run(event, workflow string, payload map[string]any) result {
 		// Where AWS is: the sandbox's endpoints (no keys in these files).
 		"AWS_ENDPOINT_URL_SSM="+h.sb.SSMEndpoint,
 		"AWS_ENDPOINT_URL_S3="+h.sb.S3Endpoint,
+		"AWS_ENDPOINT_URL_STS="+h.sb.STSEndpoint,
 		"AWS_CONFIG_FILE="+h.sb.ConfigFile,
 		"AWS_SHARED_CREDENTIALS_FILE="+creds,
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -544,25 +551,19 @@ func (h *harness) health(env string) (string, error) {
 	return body.Version, nil
 }
 
-// installedAgents is where `uses: ferryhq/ferry@v1` puts the agents:
-// beside ferry in the runner's tool cache (act's is in its cache dir).
-func (h *harness) installedAgents() string {
-	return filepath.Join(h.cache, "tool_cache", "ferry", h.snap.Version, "x64", "agents")
-}
-
 // ferryCmd runs the snapshot's ferry in the repository against the
 // sandbox (for seeding releases and probing commands).
 func (h *harness) ferryCmd(args ...string) (string, error) {
 	cmd := exec.Command(h.ferry, args...)
 	cmd.Dir = h.repo
-	cmd.Env = append(h.sb.Environ(os.Environ()), "FERRY_AGENT_DIR="+filepath.Join(filepath.Dir(h.ferry), "agents"))
+	var env []string
+	for _, kv := range h.sb.Environ(os.Environ()) {
+		// ferry finds the agents beside itself, as installed.
+		if !strings.HasPrefix(kv, "FERRY_AGENT_DIR=") && !strings.HasPrefix(kv, "GITHUB_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-// hasCommand tells whether the snapshot's ferry has a command: run
-// without arguments, a missing one is cobra's "unknown command".
-func (h *harness) hasCommand(name string) bool {
-	out, _ := h.ferryCmd(name)
-	return !strings.Contains(out, "unknown command")
 }

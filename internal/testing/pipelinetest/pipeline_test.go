@@ -3,19 +3,12 @@ package pipelinetest
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/workflows"
 )
-
-// doctorPending is what the deploy workflow waits on: `ferry doctor ENV`
-// runs before every deploy, and the CLI does not have it yet.
-const doctorPending = "waiting on the lead's wiring: ferry-deploy.yml runs `ferry doctor ENV --config ferry.yml` before `ferry deploy`, " +
-	"and this ferry has no doctor command. The test needs: `ferry doctor development --config ferry.yml` (and production) exiting 0 " +
-	"against ferry sandbox with the credentials configure-aws-credentials exported (AWS_ACCESS_KEY_ID, AWS_REGION, " +
-	"AWS_ENDPOINT_URL_SSM/S3 from the environment), and non-zero, naming the problem, when they are missing. " +
-	"Everything up to that step ran and is checked above"
 
 // TestPipeline pushes and dispatches the way a team would, in order, on
 // one repository and one sandbox: a push to dev deploys development, a
@@ -26,7 +19,6 @@ func TestPipeline(t *testing.T) {
 		t.Skip("runs the pipeline under act with a release snapshot (skipped with -short)")
 	}
 	h := newHarness(t)
-	doctor := h.hasCommand("doctor")
 
 	t.Run("push to dev deploys development", func(t *testing.T) {
 		h.t = t
@@ -34,10 +26,7 @@ func TestPipeline(t *testing.T) {
 		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/dev"})
 		h.checkGates(r, sha)
 		h.checkDeployStarted(r, "development", sha)
-		if !doctor {
-			h.checkStoppedAtDoctor(r)
-			t.Skip(doctorPending)
-		}
+		h.checkDoctor(r)
 		h.checkDeployed(r, "development", sha)
 	})
 
@@ -49,10 +38,7 @@ func TestPipeline(t *testing.T) {
 		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/master"})
 		h.checkGates(r, sha)
 		h.checkDeployStarted(r, "production", sha)
-		if !doctor {
-			h.checkStoppedAtDoctor(r)
-			t.Skip(doctorPending)
-		}
+		h.checkDoctor(r)
 		h.checkDeployed(r, "production", sha)
 	})
 
@@ -62,30 +48,39 @@ func TestPipeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.commit("dev", "break a test", map[string]string{"tests/test_app.py": string(test) + "\n\ndef test_broken():\n    assert 1 == 2, \"broken on purpose\"\n"})
+		before, _ := h.health("development")
+		// The gates run inside ferry deploy, after the job made AWS
+		// credentials: the app's tests must not see them.
+		h.commit("dev", "break a test", map[string]string{"tests/test_app.py": string(test) +
+			"\n\ndef test_broken():\n    assert 1 == 2, \"broken on purpose\"\n" +
+			"\n\ndef test_no_deploy_credentials():\n    names = [k for k in os.environ\n             if k.startswith((\"AWS_SECRET\", \"ACTIONS_ID_TOKEN\"))]\n    assert not names\n"})
 		r := h.run("push", workflows.CICDPath, map[string]any{"ref": "refs/heads/dev"})
 		if r.Exit == 0 {
 			t.Errorf("act succeeded with a failing test")
 		}
-		if s, ok := r.ran("ferry check"); !ok || s.OK {
-			t.Errorf("ferry check: ran %v ok %v, want it failed", ok, s.OK)
+		if s, ok := r.ran("ferry deploy"); !ok || s.OK {
+			t.Errorf("ferry deploy: ran %v ok %v, want it refused", ok, s.OK)
 		}
-		if !strings.Contains(r.Output, "::error title=ferry check::a blocking gate failed") && !strings.Contains(r.Output, "a blocking gate failed") {
-			t.Errorf("no annotation says a blocking gate failed")
+		if !strings.Contains(r.Output, "refused by policy: a blocking gate") || !strings.Contains(r.Output, "deploy refused: blocking gate tests failed") {
+			t.Errorf("nothing says a blocking gate refused the deploy")
+		}
+		if !regexp.MustCompile(`::error [^:]*title=ferry tests`).MatchString(r.Output) {
+			t.Errorf("no annotation for the failing gate")
+		}
+		if v, _ := h.health("development"); v != before {
+			t.Errorf("development serves %q after a refused deploy, want %q still", v, before)
 		}
 		// The reports still go up: that is when people read them.
 		if _, err := os.Stat(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); err != nil {
 			t.Errorf("JUnit report of the failing run: %v", err)
-		} else if b, _ := os.ReadFile(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); !strings.Contains(string(b), "test_broken") {
-			t.Errorf("the JUnit report does not name the failing test")
+		} else if b, _ := os.ReadFile(filepath.Join(h.uploads, "artifacts", "ferry-junit-1", "junit.xml")); !strings.Contains(string(b), "test_broken") ||
+			!regexp.MustCompile(`<testcase [^>]*name="[^"]*test_no_deploy_credentials"[^>]*(/>|>\s*</testcase>)`).Match(b) {
+			t.Errorf("the JUnit report does not name the failing test, or test_no_deploy_credentials did not pass:\n%s", b)
 		}
 		for _, s := range r.Steps {
-			if strings.Contains(s.Job, "deploy") {
-				t.Errorf("deploy job step %q ran after the gates failed", s.Name)
+			if strings.Contains(s.Name, "ferry check") || strings.Contains(s.Job, "gates") {
+				t.Errorf("the gates ran twice: %s [%s]", s.Name, s.Job)
 			}
-		}
-		if _, err := os.Stat(filepath.Join(h.uploads, "credentials.log")); err == nil {
-			t.Errorf("AWS credentials were made although the gates failed")
 		}
 		if !strings.Contains(r.Summary, "tests") {
 			t.Errorf("the job summary does not show the gates:\n%s", r.Summary)
@@ -94,8 +89,7 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("rollback from the Actions tab", func(t *testing.T) {
 		h.t = t
-		// Two releases in production, deployed the way a laptop would
-		// (the deploy workflow waits on ferry doctor, above).
+		// Two releases in production, deployed the way a laptop would.
 		h.gitIn(h.repo, "checkout", "-q", "-f", "master")
 		first := h.gitIn(h.repo, "rev-parse", "HEAD")
 		second := h.commit("master", "a second release", map[string]string{"CHANGES.md": "second release\n"})
@@ -141,13 +135,18 @@ func TestPipeline(t *testing.T) {
 	})
 }
 
-// checkGates: the gates job ran ferry check on the commit, uploaded SARIF
-// and JUnit, and wrote the job summary.
+// checkGates: the gates ran once, inside ferry deploy, on the commit;
+// SARIF and JUnit went up and the gates' table is in the job summary.
 func (h *harness) checkGates(r result, sha string) {
 	t := h.t
 	t.Helper()
-	if s, ok := r.ran("ferry check"); !ok || !s.OK {
-		t.Fatalf("ferry check: ran %v ok %v\n%s", ok, s.OK, r.Output)
+	if s, ok := r.ran("ferry deploy"); !ok || !s.OK {
+		t.Fatalf("ferry deploy (which runs the gates): ran %v ok %v\n%s", ok, s.OK, r.Output)
+	}
+	for _, s := range r.Steps {
+		if strings.Contains(s.Name, "ferry check") {
+			t.Errorf("the gates ran twice: ferry check ran too [%s]", s.Job)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(h.uploads, "sarif", "ferry-check.sarif")); err != nil {
 		t.Errorf("SARIF upload: %v", err)
@@ -203,20 +202,19 @@ func (h *harness) checkCredentials(env string) {
 	}
 }
 
-// checkStoppedAtDoctor: the deploy job failed at ferry doctor because the
-// command does not exist, and nothing after it ran.
-func (h *harness) checkStoppedAtDoctor(r result) {
+// checkDoctor: ferry doctor passed in the deploy job, having asked STS,
+// the bucket, the instances and each server.
+func (h *harness) checkDoctor(r result) {
 	t := h.t
 	t.Helper()
-	s, ok := r.ran("ferry doctor")
-	if !ok || s.OK || !strings.Contains(r.Output, "unknown command") {
-		t.Errorf("the deploy job did not stop at ferry doctor for want of the command: ran %v ok %v", ok, s.OK)
+	if s, ok := r.ran("ferry doctor"); !ok || !s.OK {
+		t.Errorf("ferry doctor: ran %v ok %v", ok, s.OK)
 	}
-	if _, ok := r.ran("ferry deploy"); ok {
-		t.Errorf("ferry deploy ran after ferry doctor failed")
-	}
-	if !strings.Contains(r.Output, "did not run: an earlier step failed") {
-		t.Errorf("the summary step does not say the deploy did not run")
+	out := regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(r.Output, "")
+	for _, want := range []string{"✓ credentials: arn:aws:iam::", "✓ bucket writable", "✓ document: AWS-RunShellScript ran the read-only doctor command", "✓ root: ", "is ready to deploy to"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ferry doctor's output lacks %q", want)
+		}
 	}
 }
 

@@ -114,15 +114,14 @@ jobs:
       - name: ferry --version
         run: ferry --version
       - name: ferry version
-        # The CLI gains a version command from internal/version; until
-        # then the step says so instead of failing.
-        run: |
-          if ferry version >version.out 2>&1; then cat version.out; else echo "no ferry version command yet"; fi
-      # LEAD: ferry demo goes here once the CLI can run it from an
-      # installed ferry (it needs examples/hello, which act's copy of this
-      # repository does not have yet):
-      #   - name: ferry demo
-      #     run: ferry demo
+        run: ferry version
+      # The whole job offline, from the workspace (not ferry's checkout):
+      # the sandbox, examples/hello (embedded in ferry) deployed through
+      # SSM with the agents the action installed beside ferry.
+      # (Once: the second run only proves the tool cache.)
+      - name: ferry demo
+        if: steps.ferry.outputs.cache-hit != 'true'
+        run: ferry demo
 `
 }
 
@@ -169,8 +168,11 @@ func TestAction(t *testing.T) {
 	if !strings.Contains(first.Output, "which ferry="+filepath.Join(toolDir, "ferry")) {
 		t.Errorf("ferry on PATH is not the tool cache's")
 	}
-	if !strings.Contains(first.Output, "ferry version "+s.Version) {
-		t.Errorf("ferry --version did not print %s", s.Version)
+	if n := strings.Count(first.Output, "ferry version "+s.Version+" (commit "); n < 2 {
+		t.Errorf("ferry --version and ferry version printed %s %d times, want both", s.Version, n)
+	}
+	if !strings.Contains(first.Output, "Success - Main ferry demo") || !strings.Contains(first.Output, "All 3 instances serve") {
+		t.Errorf("ferry demo did not end with every instance serving")
 	}
 	for _, a := range agentbin.Platforms {
 		if _, err := os.Stat(filepath.Join(toolDir, agentbin.Dir, agentbin.FileName(a.GOOS, a.GOARCH))); err != nil {

@@ -14,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -29,6 +30,7 @@ type clients struct {
 	ssm     *awsssm.Client
 	s3      *s3.Client
 	presign *s3.PresignClient
+	sts     *sts.Client
 	region  string
 }
 
@@ -74,6 +76,7 @@ func newClients(ctx context.Context, opts Options) (*clients, error) {
 	c.ssm = newSSM(cfg)
 	c.s3 = newS3(cfg)
 	c.presign = s3.NewPresignClient(c.s3)
+	c.sts = newSTS(cfg)
 	return c, nil
 }
 
@@ -103,6 +106,10 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 		return aws.Config{}, fail.New(exitcode.Failed, fmt.Errorf("no usable AWS credentials: %w", err), credentialsHint)
 	}
 	return cfg, nil
+}
+
+func newSTS(cfg aws.Config) *sts.Client {
+	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() })
 }
 
 func newSSM(cfg aws.Config) *awsssm.Client {

@@ -14,6 +14,7 @@ import (
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/ssmemu"
 	"github.com/ferryhq/ferry/internal/transport"
@@ -35,10 +36,11 @@ echo '{"event":"result","result":{"op":"'"$1"'","outcome":"ok","exit_code":0,"du
 
 // stubFleet is a sandbox of n instances that run stubAgent.
 type stubFleet struct {
-	sb   *sandbox.Sandbox
-	ids  []string
-	stub string // STUB_DIR
-	opts ssm.Options
+	sb     *sandbox.Sandbox
+	ids    []string
+	stub   string // STUB_DIR
+	agents string // the agents' directory
+	opts   ssm.Options
 }
 
 func newStubFleet(t *testing.T, n int) *stubFleet {
@@ -57,7 +59,7 @@ func newStubFleet(t *testing.T, n int) *stubFleet {
 			if goos != runtime.GOOS {
 				body = "stand-in\n"
 			}
-			if err := os.WriteFile(filepath.Join(agents, ssm.AgentFileName(goos, arch)), []byte(body), 0o755); err != nil {
+			if err := os.WriteFile(filepath.Join(agents, agentbin.FileName(goos, arch)), []byte(body), 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -68,13 +70,13 @@ func newStubFleet(t *testing.T, n int) *stubFleet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	f := &stubFleet{sb: sb, stub: stub}
+	f := &stubFleet{sb: sb, stub: stub, agents: agents}
 	for _, in := range sb.Instances {
 		f.ids = append(f.ids, in.ID)
 	}
 	cfg := sb.AWSConfig()
 	f.opts = ssm.Options{Region: sb.Region, InstanceIDs: f.ids, Bucket: sb.Bucket, Prefix: "ferry",
-		ExecutionTimeout: time.Hour, MaxConcurrency: "10", MaxErrors: "0", Agents: ssm.AgentDir(agents), AWSConfig: &cfg,
+		ExecutionTimeout: time.Hour, MaxConcurrency: "10", MaxErrors: "0", Agents: agentbin.InDir(agents), AWSConfig: &cfg,
 		PollMin: 100 * time.Millisecond, PollMax: time.Second}
 	return f
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/ssmemu"
@@ -406,7 +407,7 @@ func TestNoCredentials(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	tr, err := ssm.New(ssm.Options{Region: "us-east-1", InstanceIDs: []string{"i-0123456789abcdef0"}, Bucket: "ferry-test", Agents: ssm.AgentDir(agentDir)})
+	tr, err := ssm.New(ssm.Options{Region: "us-east-1", InstanceIDs: []string{"i-0123456789abcdef0"}, Bucket: "ferry-test", Agents: agentbin.InDir(agentDir)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,9 @@ func (r *run) fleetRollback(ctx context.Context, spec agent.Spec, results []tran
 			insts = append(insts, r.instance(results[i].Target))
 		}
 		rspec := rollbackSpec(spec, prev)
+		// The release this rollback leaves failed elsewhere: it is kept,
+		// marked bad, so no later rollback goes back to it.
+		rspec.MarkBad = fmt.Sprintf("fleet rollback: %s failed on %s", text.Short(spec.SHA), why)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/pyenv"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/testing/testtool"
@@ -24,7 +25,7 @@ import (
 )
 
 // agentDir holds ferry-agent built by TestMain for this machine, under the
-// names an AgentDir expects. The binaries of other platforms are stand-ins:
+// names agentbin expects. The binaries of other platforms are stand-ins:
 // the emulator runs Linux scripts on this machine only.
 var agentDir string
 
@@ -36,9 +37,9 @@ func TestMain(m *testing.M) {
 	agentDir = dir
 	for _, goos := range []string{"linux", "windows"} {
 		for _, arch := range []string{"amd64", "arm64"} {
-			out := filepath.Join(dir, ssm.AgentFileName(goos, arch))
+			out := filepath.Join(dir, agentbin.FileName(goos, arch))
 			if goos == runtime.GOOS && arch == runtime.GOARCH {
-				// Built as AgentBuild builds it: stripped, so each run hashes less.
+				// Stripped, as releases build it, so each run hashes less.
 				cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "github.com/ferryhq/ferry/cmd/ferry-agent")
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 				if msg, err := cmd.CombinedOutput(); err != nil {
@@ -259,7 +260,7 @@ func (f *fleet) options(mod func(*ssm.Options)) ssm.Options {
 	o := ssm.Options{
 		Region: f.sb.Region, InstanceIDs: append([]string(nil), f.ids...), Bucket: f.sb.Bucket, Prefix: "ferry",
 		ExecutionTimeout: 10 * time.Minute, MaxConcurrency: "50", MaxErrors: "0", FleetRollback: true,
-		RepoDir: f.repo, AppDir: ".", Agents: ssm.AgentDir(agentDir), AWSConfig: &cfg,
+		RepoDir: f.repo, AppDir: ".", Agents: agentbin.InDir(agentDir), AWSConfig: &cfg,
 		PollMin: 100 * time.Millisecond, PollMax: time.Second,
 	}
 	if mod != nil {

@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"path"
-	"reflect"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,33 +29,12 @@ import (
 // are sent without the values and credentials: the agent reads how each
 // release runs from its own records.
 
-// sealedRef is the spec's reference to its sealed part (agent.Sealed).
-type sealedRef struct {
-	URL    string `json:"url"`
-	SHA256 string `json:"sha256"`
-}
-
 // sealedDoc is what the sealed object holds.
 type sealedDoc struct {
 	Vars        map[string]string `json:"vars,omitempty"`
 	PipIndexURL string            `json:"pip_index_url,omitempty"`
 	HealthURL   string            `json:"health_url,omitempty"`
 }
-
-// agentTakesSealed says whether the agent of this build reads a sealed
-// part: ferry-agent is built from the same module as ferry, so its Spec
-// is the one compiled in. Until the agent's side of the hardening has
-// landed it has no "sealed" field, and a spec with one would be refused:
-// then apply and rollback still carry their values in the spec.
-var agentTakesSealed = func() bool {
-	t := reflect.TypeOf(agent.Spec{})
-	for i := 0; i < t.NumField(); i++ {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == "sealed" {
-			return true
-		}
-	}
-	return false
-}()
 
 // takesSealed: the operations whose spec may have a sealed part.
 func takesSealed(op string) bool { return op == agent.OpApply || op == agent.OpRollback }
@@ -82,27 +58,24 @@ func withoutCredentials(raw string) string {
 	return scheme + "://" + rest[at+1:]
 }
 
-// seal returns spec as it may travel in a command, and the key of the
-// sealed object it refers to ("" when none was uploaded), for a command
-// of waves waves.
-func (r *run) seal(ctx context.Context, spec agent.Spec, waves int) (agent.Spec, *sealedRef, string, error) {
+// seal returns spec as it may travel in a command, referring to its
+// sealed part, and the key of the sealed object ("" when none was
+// uploaded), for a command of waves waves.
+func (r *run) seal(ctx context.Context, spec agent.Spec, waves int) (agent.Spec, string, error) {
 	doc := sealedDoc{Vars: spec.Vars, PipIndexURL: spec.Pip.IndexURL, HealthURL: spec.Health.URL}
 	pub := spec
 	pub.Vars = nil
 	pub.Pip.IndexURL = withoutCredentials(spec.Pip.IndexURL)
 	pub.Health.URL = withoutCredentials(spec.Health.URL)
 	if !takesSealed(spec.Op) {
-		return pub, nil, "", nil
-	}
-	if !agentTakesSealed && !r.o.sealAlways {
-		return spec, nil, "", nil
+		return pub, "", nil
 	}
 	if len(doc.Vars) == 0 && doc.PipIndexURL == pub.Pip.IndexURL && doc.HealthURL == pub.Health.URL {
-		return pub, nil, "", nil // nothing secret
+		return pub, "", nil // nothing secret
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return spec, nil, "", err
+		return spec, "", err
 	}
 	var name [16]byte
 	rand.Read(name[:])
@@ -115,15 +88,16 @@ func (r *run) seal(ctx context.Context, spec agent.Spec, waves int) (agent.Spec,
 		ServerSideEncryption: s3types.ServerSideEncryptionAes256,
 	})
 	if err != nil {
-		return spec, nil, "", explain("upload the sealed part of the spec to s3://"+r.o.Bucket+"/"+key, err)
+		return spec, "", explain("upload the sealed part of the spec to s3://"+r.o.Bucket+"/"+key, err)
 	}
 	u, err := r.presign(ctx, key, r.presignExpiry(waves))
 	if err != nil {
 		r.dropSealed(ctx, key)
-		return spec, nil, "", err
+		return spec, "", err
 	}
 	sum := sha256.Sum256(b)
-	return pub, &sealedRef{URL: u, SHA256: hex.EncodeToString(sum[:])}, key, nil
+	pub.Sealed = &agent.Sealed{URL: u, SHA256: hex.EncodeToString(sum[:])}
+	return pub, key, nil
 }
 
 // dropSealed deletes the sealed object once its command has ended (or
@@ -138,29 +112,3 @@ func (r *run) dropSealed(ctx context.Context, key string) {
 		r.warn("", "%v: delete it by hand, it holds the deploy's variables (it expires in any case)", explain("delete s3://"+r.o.Bucket+"/"+key, err))
 	}
 }
-
-// encodeSpec renders spec for the command line with its sealed reference.
-func encodeSpec(spec agent.Spec, ref *sealedRef) (string, error) {
-	if ref == nil {
-		return spec.Encode()
-	}
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return "", err
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return "", err
-	}
-	if fields["sealed"], err = json.Marshal(ref); err != nil {
-		return "", err
-	}
-	if b, err = json.Marshal(fields); err != nil {
-		return "", fmt.Errorf("encode spec: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// AgentTakesSealed says whether this build's ferry-agent reads a sealed
-// part of its spec, so that apply and rollback are sent sealed.
-func AgentTakesSealed() bool { return agentTakesSealed }

@@ -20,6 +20,7 @@ import (
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/agentbin"
 	"github.com/ferryhq/ferry/internal/sandbox"
 	"github.com/ferryhq/ferry/internal/testing/testtool"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
@@ -87,13 +88,12 @@ func TestNothingSecretInSSMParameters(t *testing.T) {
 	f := newStubFleet(t, 2)
 	body := sealingAgent
 	for _, arch := range []string{"amd64", "arm64"} {
-		if err := os.WriteFile(filepath.Join(string(f.opts.Agents.(ssm.AgentDir)), ssm.AgentFileName(runtime.GOOS, arch)), []byte(body), 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(f.agents, agentbin.FileName(runtime.GOOS, arch)), []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	o := f.opts
 	o.Source, o.Repository = "git", "https://git.example.com/app.git"
-	ssm.Sealed(&o)
 	tr, err := ssm.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -221,14 +221,9 @@ func awsCLIOutput(t *testing.T, sb *sandbox.Sandbox, args ...string) string {
 
 // The same through the real agent: a fleet deploys with the planted
 // secrets, serves, and none of them is in SSM's parameters or the
-// bucket. It needs the agent's side of the hardening (sealed specs);
-// until that has landed, this build's agent would get the values on its
-// command line, which is what the test refuses.
+// bucket.
 func TestRealAgentGetsItsSecretsSealed(t *testing.T) {
 	t.Parallel()
-	if !ssm.AgentTakesSealed() {
-		t.Skip("this build's ferry-agent does not read sealed specs yet (the agent's side of the hardening)")
-	}
 	f := newFleet(t, 2, sandbox.Options{})
 	sha := f.head()
 	spec := f.spec(agent.OpApply, sha)

@@ -130,12 +130,12 @@ func (r *run) runCommand(ctx context.Context, spec agent.Spec, c *command, b *bu
 		}
 		spec.Source.URL = url
 	}
-	spec, ref, sealedKey, err := r.seal(ctx, spec, waves)
+	spec, sealedKey, err := r.seal(ctx, spec, waves)
 	if err != nil {
 		return err
 	}
 	defer r.dropSealed(ctx, sealedKey)
-	enc, err := encodeSpec(spec, ref)
+	enc, err := spec.Encode()
 	if err != nil {
 		return fmt.Errorf("encode spec: %w", err)
 	}

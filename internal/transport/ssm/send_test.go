@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/agentbin"
 )
 
 // stubSSM answers SendCommand as told and ListCommands with what was
@@ -88,7 +87,7 @@ func stubRun(t *testing.T, mode string) (*run, *stubSSM) {
 		Region: "us-east-1", BaseEndpoint: aws.String("http://" + l.Addr().String()),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), Retryer: generalRetryer(),
 	})
-	tr, err := New(Options{Region: "us-east-1", InstanceIDs: []string{"i-0123456789abcdef0"}, Bucket: "ferry-test", ExecutionTimeout: time.Minute, Agents: AgentDir(t.TempDir())})
+	tr, err := New(Options{Region: "us-east-1", InstanceIDs: []string{"i-0123456789abcdef0"}, Bucket: "ferry-test", ExecutionTimeout: time.Minute, Agents: agentbin.InDir(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,29 +178,5 @@ func TestNewNeedsAnAgentSource(t *testing.T) {
 	t.Parallel()
 	if _, err := New(Options{Region: "us-east-1", InstanceIDs: []string{"i-0123456789abcdef0"}, Bucket: "ferry-test"}); err == nil {
 		t.Fatal("New without Agents succeeded")
-	}
-}
-
-// DefaultAgentSource reads FERRY_AGENT_DIR through the getenv it is
-// given, not the process's environment.
-func TestDefaultAgentSourceUsesItsGetenv(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	want := filepath.Join(dir, AgentFileName("linux", "amd64"))
-	if err := os.WriteFile(want, []byte("agent"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := DefaultAgentSource(func(k string) string {
-		if k == "FERRY_AGENT_DIR" {
-			return dir
-		}
-		return ""
-	}, t.TempDir())
-	if got, err := src.Agent(context.Background(), "linux", "amd64"); err != nil || got != want {
-		t.Fatalf("Agent = %q, %v; want %q", got, err, want)
-	}
-	missing := DefaultAgentSource(func(string) string { return filepath.Join(dir, "nope") }, t.TempDir())
-	if _, err := missing.Agent(context.Background(), "linux", "amd64"); err == nil || !strings.Contains(err.Error(), "is not a directory") {
-		t.Fatalf("a FERRY_AGENT_DIR that is not a directory: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package ssm
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,8 +32,7 @@ func NewServices(ctx context.Context, region, profile string, awsConfig *aws.Con
 		return nil, err
 	}
 	return &Services{
-		S3: newS3(cfg), SSM: newSSM(cfg), Region: cfg.Region,
-		STS: sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() }),
+		S3: newS3(cfg), SSM: newSSM(cfg), STS: newSTS(cfg), Region: cfg.Region,
 	}, nil
 }
 
@@ -44,11 +42,8 @@ func NewServices(ctx context.Context, region, profile string, awsConfig *aws.Con
 func (s *Services) CallerARN(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := s.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 2 })
-	if err != nil {
-		return "", fmt.Errorf("sts get-caller-identity: %w", err)
-	}
-	return aws.ToString(out.Arn), nil
+	_, arn, err := (&clients{sts: s.STS}).identity(ctx)
+	return arn, err
 }
 
 // CheckBucket is the preflight's bucket check: nil when bucket exists and

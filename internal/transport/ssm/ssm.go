@@ -80,10 +80,6 @@ type Options struct {
 	// Margin is added to SSM's own time limits to make the overall
 	// deadline; zero means two minutes.
 	Margin time.Duration
-
-	// sealAlways seals apply and rollback specs even when this build's
-	// agent does not read a sealed part (tests with a stand-in agent).
-	sealAlways bool
 }
 
 // Outcomes the transport reports for servers whose agent gave no result.
@@ -199,7 +195,7 @@ func New(opts Options) (*Transport, error) {
 	}
 	if opts.Agents == nil {
 		// The caller's mistake, not the user's: where binaries come from
-		// depends on the caller's environment (see DefaultAgentSource).
+		// depends on the caller's environment (the CLI passes an agentbin.Resolver).
 		return nil, errors.New("ssm transport: Options.Agents is required")
 	}
 	return &Transport{opts: opts}, nil

@@ -6,6 +6,12 @@
 //	procdriver start-leaky -log L -dir D [-env K=V]... -- PROGRAM ARGS...
 //	procdriver alive (-pidfile F | -pid N -start-time T)
 //	procdriver stop -pidfile F -grace 5s
+//	procdriver listener -port N
+//	procdriver contain -log L -dir D -child-env K=V -app-env K=V -- PROGRAM ARGS...
+//
+// contain runs PROGRAM twice: once as an ordinary child through
+// proc.Prepare (it must die when the driver exits) and once as the app
+// through proc.Start (it must live on), then exits at once.
 //
 // start-leaky is the negative control: it starts the program the naive way,
 // inheriting the driver's stdout and stderr, so a test can show that its
@@ -43,6 +49,14 @@ func main() {
 		cmdAlive(os.Args[2:])
 	case "stop":
 		cmdStop(os.Args[2:])
+	case "contain":
+		cmdContain(os.Args[2:])
+	case "listener":
+		fs := flag.NewFlagSet("listener", flag.ExitOnError)
+		port := fs.Int("port", 0, "TCP port")
+		fs.Parse(os.Args[2:]) //nolint:errcheck
+		pid, program, ok := proc.Listener(*port)
+		emit(map[string]any{"pid": pid, "program": program, "found": ok})
 	default:
 		fail(fmt.Errorf("unknown subcommand %q", os.Args[1]))
 	}
@@ -116,6 +130,30 @@ func cmdStop(args []string) {
 		fail(err)
 	}
 	emit(map[string]any{"stopped": true, "elapsed_ms": time.Since(t0).Milliseconds(), "alive": proc.Alive(h)})
+}
+
+func cmdContain(args []string) {
+	fs := flag.NewFlagSet("contain", flag.ExitOnError)
+	logPath := fs.String("log", "", "app log file")
+	dir := fs.String("dir", "", "working directory")
+	childEnv := fs.String("child-env", "", "KEY=VALUE for the child")
+	appEnv := fs.String("app-env", "", "KEY=VALUE for the app")
+	fs.Parse(args) //nolint:errcheck
+	argv := fs.Args()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = *dir
+	cmd.Env = append(os.Environ(), *childEnv)
+	proc.Prepare(cmd)
+	if err := cmd.Start(); err != nil {
+		fail(err)
+	}
+	h, err := proc.Start(proc.Spec{Argv: argv, Dir: *dir, Env: append(os.Environ(), *appEnv), LogPath: *logPath})
+	if err != nil {
+		fail(err)
+	}
+	emit(map[string]any{"contained": proc.Contained(), "child": cmd.Process.Pid, "app": h})
+	// Exit without waiting: the child must not outlive this process.
+	os.Exit(0)
 }
 
 func emit(v any) {

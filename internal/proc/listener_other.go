@@ -1,0 +1,5 @@
+//go:build !linux && !windows
+
+package proc
+
+func listener(int) (int, string, bool) { return 0, "", false }
