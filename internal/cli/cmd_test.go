@@ -91,6 +91,11 @@ func Test_NewCmdDeploy(t *testing.T) {
 		{name: "every flag", args: "staging --ref v1.2 --lock-wait 5m --skip-gates --json --no-color -c deploy/ferry.yml",
 			want: DeployOptions{Common: Common{Globals: Globals{ConfigPath: "deploy/ferry.yml", JSON: true, NoColor: true}},
 				Env: "staging", Ref: "v1.2", LockWait: 5 * time.Minute, SkipGates: true}},
+		{name: "emergency hotfix without the watch", args: "production --emergency --reason checkout-down --hotfix --no-watch",
+			want: DeployOptions{Common: Common{Globals: defaults}, Env: "production", Ref: "HEAD", Emergency: true, Reason: "checkout-down", Hotfix: true, NoWatch: true}},
+		{name: "emergency without a reason", args: "production --emergency", code: exitcode.Usage},
+		{name: "emergency with a blank reason", args: "production --emergency --reason=", code: exitcode.Usage},
+		{name: "a reason without an emergency", args: "production --reason because", code: exitcode.Usage},
 		{name: "gate reports", args: "--junit gates.xml --sarif gates.sarif",
 			want: DeployOptions{Common: Common{Globals: defaults}, Ref: "HEAD", JUnit: "gates.xml", SARIF: "gates.sarif"}},
 		{name: "too many arguments", args: "a b", code: exitcode.Usage},
@@ -205,6 +210,71 @@ func Test_NewCmdDemo(t *testing.T) {
 	})
 }
 
+func Test_NewCmdHistory(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdHistory, func(o *HistoryOptions) *Common { return &o.Common }, []caseOf[HistoryOptions]{
+		{name: "every environment", args: "", want: HistoryOptions{Common: Common{Globals: defaults}}},
+		{name: "every filter", args: "production --since 2w --outcome rolled_back --sha 4e1e --actor octocat --csv",
+			want: HistoryOptions{Common: Common{Globals: defaults}, Env: "production", Since: "2w", Outcome: "rolled_back", SHA: "4e1e", Actor: "octocat", CSV: true}},
+		{name: "unfinished", args: "--outcome unfinished --json", want: HistoryOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Outcome: "unfinished"}},
+		{name: "csv and json", args: "--csv --json", code: exitcode.Usage},
+		{name: "unknown outcome", args: "--outcome broken", code: exitcode.Usage},
+		{name: "bad since", args: "--since yesterday", code: exitcode.Usage},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdMetrics(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdMetrics, func(o *MetricsOptions) *Common { return &o.Common }, []caseOf[MetricsOptions]{
+		{name: "defaults", args: "", want: MetricsOptions{Common: Common{Globals: defaults}, Since: "30d"}},
+		{name: "environment and window", args: "production --since 2026-01-01 --json",
+			want: MetricsOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production", Since: "2026-01-01"}},
+		{name: "bad since", args: "--since 30 days", code: exitcode.Usage},
+		{name: "unknown flag", args: "--outcome failed", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdAuditVerify(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdAuditVerify, func(o *AuditVerifyOptions) *Common { return &o.Common }, []caseOf[AuditVerifyOptions]{
+		{name: "every environment", args: "", want: AuditVerifyOptions{Common: Common{Globals: defaults}}},
+		{name: "environment", args: "production --json", want: AuditVerifyOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production"}},
+		{name: "two environments", args: "a b", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdDashboard(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdDashboard, func(o *DashboardOptions) *Common { return &o.Common }, []caseOf[DashboardOptions]{
+		{name: "defaults", args: "", want: DashboardOptions{Common: Common{Globals: defaults}, Addr: "127.0.0.1:8765"}},
+		{name: "any free port", args: "--addr 127.0.0.1:0", want: DashboardOptions{Common: Common{Globals: defaults}, Addr: "127.0.0.1:0"}},
+		{name: "ipv6 loopback", args: "--addr [::1]:9000", want: DashboardOptions{Common: Common{Globals: defaults}, Addr: "[::1]:9000"}},
+		{name: "every interface", args: "--addr 0.0.0.0:8765", code: exitcode.Usage},
+		{name: "no port", args: "--addr 127.0.0.1", code: exitcode.Usage},
+		{name: "an argument", args: "production", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdReport(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdReport, func(o *ReportOptions) *Common { return &o.Common }, []caseOf[ReportOptions]{
+		{name: "html", args: "--html out/deployments.html", want: ReportOptions{Common: Common{Globals: defaults}, HTML: "out/deployments.html"}},
+		{name: "no file", args: "", code: exitcode.Usage},
+		{name: "an argument", args: "--html x.html production", code: exitcode.Usage},
+	})
+}
+
+func Test_NewCmdWindows(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdWindows, func(o *WindowsOptions) *Common { return &o.Common }, []caseOf[WindowsOptions]{
+		{name: "environment", args: "production", want: WindowsOptions{Common: Common{Globals: defaults}, Env: "production", Next: 5}},
+		{name: "next", args: "production --next 10 --json", want: WindowsOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production", Next: 10}},
+		{name: "no environment", args: "", code: exitcode.Usage},
+		{name: "next out of range", args: "production --next 0", code: exitcode.Usage},
+	})
+}
+
 func Test_NewCmdVersion(t *testing.T) {
 	t.Parallel()
 	checkCmd(t, NewCmdVersion, func(o *VersionOptions) *Common { return &o.Common }, []caseOf[VersionOptions]{
@@ -271,7 +341,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "check demo deploy doctor iam init lint releases repair rollback sandbox schema status unlock validate version"
+	want := "audit check dashboard demo deploy doctor history iam init lint metrics releases repair report rollback sandbox schema status unlock validate version windows"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}

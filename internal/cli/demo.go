@@ -137,6 +137,7 @@ func runDemo(opts *DemoOptions) error {
 	inner := *opts.Factory
 	awsCfg := sb.AWSConfig()
 	inner.Transport = DefaultTransport(&awsCfg)
+	inner.AWS = DefaultAWS(&awsCfg)
 	inner.Out = w
 	ferry := func(args ...string) int {
 		args = append(args, "-c", cfgPath)

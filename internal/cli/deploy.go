@@ -22,6 +22,15 @@ type DeployOptions struct {
 	LockWait time.Duration
 	// SkipGates deploys without the quality gates (--skip-gates), recorded.
 	SkipGates bool
+	// Emergency deploys even when a window, freeze or calendar refuses
+	// (--emergency), with the Reason (--reason) recorded and announced.
+	Emergency bool
+	Reason    string
+	// Hotfix marks the deploy as an unplanned repair of a failure
+	// (--hotfix): recorded, it counts in the change fail rate and rework rate.
+	Hotfix bool
+	// NoWatch leaves out the post-deploy watch (--no-watch).
+	NoWatch bool
 	// JUnit and SARIF are the gates' report files (--junit, --sarif), as
 	// ferry check writes them: a pipeline runs the gates once.
 	JUnit, SARIF string
@@ -44,11 +53,20 @@ Actions). Uncommitted changes are not deployed: commit them first.`,
 				opts.Env = args[0]
 			}
 		}, runF, runDeploy),
-		PreRunE: func(*cobra.Command, []string) error { return checkLockWait(opts.LockWait) },
+		PreRunE: func(*cobra.Command, []string) error {
+			if err := checkEmergency(opts.Emergency, opts.Reason); err != nil {
+				return err
+			}
+			return checkLockWait(opts.LockWait)
+		},
 	}
 	cmd.Flags().StringVar(&opts.Ref, "ref", "HEAD", "the commit to deploy: a branch, tag or SHA")
 	cmd.Flags().DurationVar(&opts.LockWait, "lock-wait", 0, "wait this long for another deploy's lock instead of failing")
 	cmd.Flags().BoolVar(&opts.SkipGates, "skip-gates", false, "deploy without running the quality gates (recorded)")
+	cmd.Flags().BoolVar(&opts.Emergency, "emergency", false, "deploy outside the windows, holidays, freezes and calendars (needs --reason; recorded and announced)")
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why an --emergency deploy cannot wait for the next window")
+	cmd.Flags().BoolVar(&opts.Hotfix, "hotfix", false, "mark the deploy as an unplanned repair of a failure (recorded; counts in the change fail rate)")
+	cmd.Flags().BoolVar(&opts.NoWatch, "no-watch", false, "skip the post-deploy watch (health.watch)")
 	cmd.Flags().StringVar(&opts.JUnit, "junit", "", "write the gates' combined JUnit XML report (as ferry check --junit)")
 	cmd.Flags().StringVar(&opts.SARIF, "sarif", "", "write the gates' bandit and flake8 findings as SARIF 2.1.0 (as ferry check --sarif)")
 	return cmd
@@ -57,6 +75,7 @@ Actions). Uncommitted changes are not deployed: commit them first.`,
 // runDeploy runs the deploy list of steps (steps.go).
 func runDeploy(opts *DeployOptions) error {
 	o := &operation{Common: opts.Common, op: agent.OpApply, env: opts.Env, ref: opts.Ref, lockWait: opts.LockWait, skipGates: opts.SkipGates,
+		emergency: opts.Emergency, reason: opts.Reason, hotfix: opts.Hotfix, noWatch: opts.NoWatch,
 		junit: opts.JUnit, sarif: opts.SARIF}
 	return o.run(deploySteps)
 }

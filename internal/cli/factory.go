@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gitrepo"
+	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/transport"
 	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
@@ -35,6 +36,13 @@ type Factory struct {
 	LoadConfig func(dir, path string) (*config.Config, error)
 	// Transport makes the transport that reaches an environment's servers.
 	Transport TransportFactory
+	// Records opens an environment's audit record chain and AWS makes an
+	// ssm environment's other AWS clients (records.go).
+	Records RecordsFactory
+	AWS     AWSFactory
+	// Notify tunes notification delivery (tests: fast retries, their SMTP
+	// server's CA); Getenv and Logf are the command's.
+	Notify notify.Options
 
 	result *resultSlot
 	// redact hides the run's secrets in all it writes (redact.go).
@@ -76,6 +84,7 @@ func NewFactory(streams IO) *Factory {
 	return &Factory{
 		IO: streams, WorkDir: wd, CI: gitrepo.CIFromEnv(streams.Getenv),
 		LoadConfig: config.LoadIn, Transport: DefaultTransport(nil),
+		Records: DefaultRecords, AWS: DefaultAWS(nil),
 	}
 }
 
@@ -92,7 +101,7 @@ func DefaultTransport(awsConfig *aws.Config) TransportFactory {
 			s := t.Env.SSM
 			return ssm.New(ssm.Options{
 				Region: s.Region, Profile: s.Profile, InstanceIDs: s.InstanceIDs, Tags: s.Tags,
-				Bucket: s.Bucket, Prefix: s.Prefix, ExecutionTimeout: s.ExecutionTimeout,
+				Bucket: s.Bucket, Prefix: s.Prefix, OutputPrefix: s.OutputPrefix, ExecutionTimeout: s.ExecutionTimeout,
 				MaxConcurrency: s.Rollout.MaxConcurrency, MaxErrors: s.Rollout.MaxErrors,
 				FleetRollback: s.FleetRollback == nil || *s.FleetRollback,
 				Document:      s.Document, Source: s.Source, Repository: s.Repository,

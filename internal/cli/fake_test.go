@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,8 +14,11 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/cli"
+	"github.com/ferryhq/ferry/internal/config"
+	"github.com/ferryhq/ferry/internal/recordstore"
 	"github.com/ferryhq/ferry/internal/testing/faketransport"
 	"github.com/ferryhq/ferry/internal/transport"
+	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
 
 // The fast tests: what the CLI does with the servers' answers, through a
@@ -62,11 +67,31 @@ func fakeProject(t *testing.T, config string) (string, string) {
 	return dir, git("rev-parse", "HEAD")
 }
 
-// withFake makes the factory use tr for every environment.
+// withFake makes the factory use tr for every environment, and keep the
+// records of ssm environments (which have no bucket here) in a directory
+// beside the repository.
 func withFake(tr transport.Transport) func(*cli.Factory) {
 	return func(f *cli.Factory) {
 		f.Transport = func(cli.Target) (transport.Transport, error) { return tr, nil }
+		f.Records = fakeRecords
+		f.AWS = noAWS
 	}
+}
+
+// noAWS is the fakes' AWS: there is none (nothing reaches the SDK's
+// loader, which would ask the instance metadata service).
+func noAWS(context.Context, cli.Target) (*ssm.Services, error) {
+	return nil, errors.New("no AWS in the fake tests")
+}
+
+// fakeRecords keeps every environment's records in a directory: local
+// ones as ferry does, ssm ones under the working directory's
+// .ferry-records/ENV (the fakes reach no bucket).
+func fakeRecords(ctx context.Context, app string, t cli.Target, aws func() (*ssm.Services, error)) (*recordstore.Store, error) {
+	if t.Env.Target == config.TargetSSM {
+		return recordstore.NewDir(filepath.Join(t.WorkDir, ".ferry-records", t.Name)), nil
+	}
+	return cli.DefaultRecords(ctx, app, t, aws)
 }
 
 // answering is a fake whose servers all end with outcome.
@@ -292,13 +317,15 @@ func TestRunnerSteps(t *testing.T) {
 	}
 	dir, _ := fakeProject(t, fakeConfig)
 	r := ferryWith(t, dir, map[string]string{"FERRY_DEBUG": "1"}, withFake(answering(agent.OutcomeDeployed)), "deploy", "--skip-gates", "--json")
-	if got, want := steps(t, "deploy", r), "plan:ok: | gates:skipped:--skip-gates | github:skipped:not in GitHub Actions | transport:ok: | report:ok:"; got != want {
+	if got, want := steps(t, "deploy", r), "plan:ok: | record-begin:ok: | gates:skipped:--skip-gates | policy:skipped:no windows, freezes or change calendars for test | "+
+		"notify-start:skipped:no notify: channels in ferry.yml | github:skipped:not in GitHub Actions | transport:ok: | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
 		t.Errorf("steps %q, want %q", got, want)
 	}
 	mustContain(t, r, "stderr", "debug: step gates: skipped in ")
 	refusing, _ := fakeProject(t, strings.Replace(fakeConfig, "required: [PORT]", "required: [PORT, DATABASE_URL]", 1))
 	r = ferryWith(t, refusing, nil, withFake(answering(agent.OutcomeDeployed)), "deploy", "--json")
-	want := "plan:ok: | gates:failed:deploy refused: blocking gate env failed | github:skipped:an earlier step failed | transport:skipped:an earlier step failed | report:skipped:nothing was sent to the servers"
+	want := "plan:ok: | record-begin:ok: | gates:failed:deploy refused: blocking gate env failed | policy:skipped:an earlier step failed | notify-start:skipped:an earlier step failed | " +
+		"github:skipped:an earlier step failed | transport:skipped:an earlier step failed | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:skipped:nothing was sent to the servers"
 	if got := steps(t, "deploy", r); got != want {
 		t.Errorf("steps %q, want %q", got, want)
 	}
@@ -306,7 +333,8 @@ func TestRunnerSteps(t *testing.T) {
 		t.Errorf("debug lines without FERRY_DEBUG:\n%s", r.err)
 	}
 	r = ferryWith(t, dir, nil, withFake(answering(agent.OutcomeRolledBack)), "rollback", "test", "--json")
-	if got, want := steps(t, "rollback", r), "plan:ok: | choose:skipped:one server: its agent picks the previous good release | github:skipped:not in GitHub Actions | transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | report:ok:"; got != want {
+	if got, want := steps(t, "rollback", r), "plan:ok: | record-begin:ok: | choose:skipped:one server: its agent picks the previous good release | github:skipped:not in GitHub Actions | "+
+		"transport:failed:local: health: not healthy after 2s: connection refused; rolled back to the previous release | notify-end:skipped:no notify: channels in ferry.yml | record:ok: | report:ok:"; got != want {
 		t.Errorf("rollback steps %q, want %q", got, want)
 	}
 }

@@ -200,12 +200,17 @@ func ferryIn(t *testing.T, dir string, env map[string]string, args ...string) ru
 func ferryWith(t *testing.T, dir string, env map[string]string, edit func(*cli.Factory), args ...string) run {
 	t.Helper()
 	var out, errb bytes.Buffer
+	// Each run has a record index of its own unless the test shares one.
+	indexPath := filepath.Join(t.TempDir(), "index.db")
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
-		if k == "GITHUB_ACTIONS" {
+		switch k {
+		case "GITHUB_ACTIONS":
 			return ""
+		case "FERRY_INDEX":
+			return indexPath
 		}
 		return os.Getenv(k)
 	}

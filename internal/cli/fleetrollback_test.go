@@ -58,7 +58,7 @@ func TestFleetRollbackBringsEveryServerToOneRelease(t *testing.T) {
 	var res struct {
 		Steps []struct{ Name, Status string } `json:"steps"`
 	}
-	if err := json.Unmarshal(checkEnvelope(t, "rollback", r), &res); err != nil || len(res.Steps) != 5 || res.Steps[1].Name != "choose" || res.Steps[1].Status != "ok" {
+	if err := json.Unmarshal(checkEnvelope(t, "rollback", r), &res); err != nil || len(res.Steps) != 8 || res.Steps[2].Name != "choose" || res.Steps[2].Status != "ok" {
 		t.Errorf("steps: %+v %v", res.Steps, err)
 	}
 

@@ -93,6 +93,18 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"check", "check", dir, nil, []string{"check"}, 0},
 		{"check failing gate", "check", refusing, nil, []string{"check"}, 6},
 		{"sandbox bad flag", "sandbox", dir, nil, []string{"sandbox", "--instances", "0"}, 2},
+		{"history", "history", dir, nil, []string{"history"}, 0},
+		{"history bad outcome", "history", dir, nil, []string{"history", "--outcome", "broken"}, 2},
+		{"metrics", "metrics", dir, nil, []string{"metrics", "test"}, 0},
+		{"metrics unknown environment", "metrics", dir, nil, []string{"metrics", "prod"}, 2},
+		{"audit verify", "audit verify", dir, nil, []string{"audit", "verify"}, 0},
+		{"audit verify unknown environment", "audit verify", dir, nil, []string{"audit", "verify", "prod"}, 2},
+		{"audit without a subcommand", "audit", dir, nil, []string{"audit"}, 2},
+		{"dashboard elsewhere than loopback", "dashboard", dir, nil, []string{"dashboard", "--addr", "0.0.0.0:0"}, 2},
+		{"report", "report", dir, answering(agent.OutcomeOK), []string{"report", "--html", "report.html"}, 0},
+		{"report without a file", "report", dir, nil, []string{"report"}, 2},
+		{"windows", "windows", dir, nil, []string{"windows", "test"}, 0},
+		{"windows unknown environment", "windows", dir, nil, []string{"windows", "prod"}, 2},
 		{"demo with an argument", "demo", dir, nil, []string{"demo", "again"}, 2},
 		{"init", "init", dir, nil, []string{"init", "--dry-run"}, 0},
 		{"init drifted", "init", dir, nil, []string{"init", "--check"}, 1},
@@ -112,9 +124,10 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"a completion script is text", "completion bash", dir, nil, []string{"completion", "bash"}, 2},
 	}
 	// Every command has a case that succeeds and one that fails (ferry
-	// demo's success is TestDemo's, ferry sandbox's TestSandboxJSON's;
-	// help and completion only refuse).
-	succeeds, failsToo := map[string]bool{"demo": true, "sandbox": true, "help": true, "completion": true}, map[string]bool{}
+	// demo's success is TestDemo's, ferry sandbox's TestSandboxJSON's,
+	// ferry dashboard's TestDashboardInChromium's; help and completion
+	// only refuse).
+	succeeds, failsToo := map[string]bool{"demo": true, "sandbox": true, "dashboard": true, "help": true, "completion": true}, map[string]bool{}
 	for _, c := range cases {
 		name, _, _ := strings.Cut(c.command, " ")
 		if c.code == 0 {

@@ -15,6 +15,8 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
 	"github.com/ferryhq/ferry/internal/github"
+	"github.com/ferryhq/ferry/internal/notify"
+	"github.com/ferryhq/ferry/internal/policy"
 	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/transport"
 )
@@ -31,6 +33,12 @@ type operation struct {
 	to        string
 	lockWait  time.Duration
 	skipGates bool
+	// emergency, reason and hotfix are deploy's --emergency, --reason and
+	// --hotfix; noWatch its --no-watch.
+	emergency bool
+	reason    string
+	hotfix    bool
+	noWatch   bool
 	// junit and sarif are the gates' report files (deploy --junit, --sarif).
 	junit, sarif string
 
@@ -40,6 +48,17 @@ type operation struct {
 	gateRun *gateSummary
 	results []transport.TargetResult
 	steps   []stepRecord
+
+	// The attempt's record (records.go): the runner's steps as they end,
+	// the first failure and its step; the policy's decision (policystep.go)
+	// and the notifications sent (notifystep.go).
+	att        *attempt
+	done       []stepRecord
+	firstErr   error
+	failedStep string
+	decision   *policy.Decision
+	notified   []notify.Result
+	announced  bool
 	// deployment is the GitHub deployment the github step started.
 	deployment *github.Tracker
 }
@@ -249,6 +268,7 @@ func worst(results []transport.TargetResult) (string, int) {
 // sent to the servers there is nothing to summarize.
 func (o *operation) report(ctx context.Context) error {
 	if o.results == nil {
+		o.summarizeNotSent(ctx)
 		return skip("nothing was sent to the servers")
 	}
 	o.summarize()

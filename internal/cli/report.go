@@ -11,6 +11,8 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/notify"
+	"github.com/ferryhq/ferry/internal/policy"
 )
 
 // Outcomes of a deploy that reached no server (the agent's outcomes name
@@ -33,8 +35,15 @@ type deployResult struct {
 	GatesSkipped bool          `json:"gates_skipped"`
 	Gates        *gates.Report `json:"gates"`
 	Targets      []targetJSON  `json:"targets"`
-	// Steps are the runner's steps (plan, gates, transport, report).
+	// Steps are the runner's steps (steps.go).
 	Steps []stepRecord `json:"steps"`
+	// Hotfix is --hotfix; Policy the policy's decision, when it was asked;
+	// Notifications each channel's delivery; Record where the attempt was
+	// recorded.
+	Hotfix        bool             `json:"hotfix,omitempty"`
+	Policy        *policy.Decision `json:"policy,omitempty"`
+	Notifications []notify.Result  `json:"notifications,omitempty"`
+	Record        *recordRef       `json:"record,omitempty"`
 }
 
 // result is the deploy's result from what the steps learned; err is the
@@ -45,6 +54,7 @@ func (o *operation) result(err error) *deployResult {
 	if g := o.gateRun; g != nil {
 		r.GatesSkipped, r.Gates = g.skipped, g.report
 	}
+	r.Hotfix, r.Policy, r.Notifications, r.Record = o.hotfix, o.decision, o.notified, o.att.ref()
 	switch {
 	case o.results != nil:
 		r.Outcome, _ = worst(o.results)
@@ -102,7 +112,8 @@ func (o *operation) summarize() {
 		}
 	}
 	if o.CI.Actions {
-		appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), o.redact.text(o.summaryMarkdown()))
+		// The notice, then where this deploy leaves the team's metrics.
+		appendStepSummary(o.Getenv("GITHUB_STEP_SUMMARY"), o.redact.text(o.summaryMarkdown()+"\n"+o.metricsLine(o.context())+"\n"))
 	}
 }
 

@@ -43,14 +43,26 @@ type stepRecord struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// stepObserver is told how each step went as soon as it ends, so that a
+// later step marked always (the audit record) knows what came before it
+// and what failed first.
+type stepObserver interface {
+	stepDone(rec stepRecord, err error)
+}
+
 // runSteps runs steps in order on s. It returns how each went and the
 // first failure.
 func runSteps[S any](ctx context.Context, c Common, steps []step[S], s S) ([]stepRecord, error) {
+	obs, _ := any(s).(stepObserver)
 	var records []stepRecord
 	var first error
 	for _, st := range steps {
 		if first != nil && !st.always {
-			records = append(records, stepRecord{Name: st.name, Status: stepSkipped, Detail: "an earlier step failed"})
+			rec := stepRecord{Name: st.name, Status: stepSkipped, Detail: "an earlier step failed"}
+			records = append(records, rec)
+			if obs != nil {
+				obs.stepDone(rec, nil)
+			}
 			c.debugf("step %s: skipped after a failure", st.name)
 			continue
 		}
@@ -69,6 +81,9 @@ func runSteps[S any](ctx context.Context, c Common, steps []step[S], s S) ([]ste
 		}
 		c.debugf("step %s: %s in %dms %s", rec.Name, rec.Status, rec.DurationMS, rec.Detail)
 		records = append(records, rec)
+		if obs != nil {
+			obs.stepDone(rec, err)
+		}
 	}
 	return records, first
 }

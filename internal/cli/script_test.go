@@ -38,6 +38,8 @@ func scriptFerry() int {
 			fake.Answer = func(_ string, spec agent.Spec) agent.Result { return faketransport.Unhealthy(spec) }
 		}
 		f.Transport = func(cli.Target) (transport.Transport, error) { return fake, nil }
+		f.Records = fakeRecords
+		f.AWS = noAWS
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -63,7 +65,7 @@ func TestScripts(t *testing.T) {
 				"GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
 				"GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com",
 				"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": filepath.Join(e.WorkDir, ".gitconfig-none"),
-				"GITHUB_ACTIONS": "", "NO_COLOR": "",
+				"GITHUB_ACTIONS": "", "NO_COLOR": "", "FERRY_INDEX": filepath.Join(e.WorkDir, ".ferry-index.db"),
 			} {
 				e.Setenv(k, v)
 			}

@@ -11,7 +11,9 @@ import (
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gitrepo"
+	"github.com/ferryhq/ferry/internal/recordstore"
 	"github.com/ferryhq/ferry/internal/transport"
+	"github.com/ferryhq/ferry/internal/transport/ssm"
 )
 
 // target is an environment resolved against the configuration and the
@@ -28,6 +30,10 @@ type target struct {
 	root   string // absolute, for local targets
 	tr     transport.Transport
 	ci     gitrepo.CI
+	// svc and records are the environment's AWS clients and record
+	// chain, made once by the first command step that needs them.
+	svc     *ssm.Services
+	records *recordstore.Store
 }
 
 // resolveEnv picks the environment: the argument, or the one whose branch

@@ -46,6 +46,7 @@ func runValidate(opts *ValidateOptions) error {
 		return err
 	}
 	c := p.cfg
+	opts.warnMissingSecrets(c)
 	opts.setResult(validateResult{File: c.File, Valid: true, App: c.App, Environments: c.EnvironmentNames()})
 	if !opts.JSON {
 		fmt.Fprintf(opts.Out, "%s is valid: app %s, environments %v\n", c.File, c.App, c.EnvironmentNames())

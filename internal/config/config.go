@@ -20,6 +20,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/notify"
+	"github.com/ferryhq/ferry/internal/policy"
 )
 
 // FileName is the configuration file ferry looks for.
@@ -58,6 +60,8 @@ type Config struct {
 	// Gates are the quality gates run by ferry check and before each deploy.
 	Gates        gates.Config            `yaml:"gates"`
 	Environments map[string]*Environment `yaml:"environments"`
+	// Notify lists where deployments are announced (docs/policy.md).
+	Notify []notify.Channel `yaml:"notify"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
@@ -85,6 +89,10 @@ type Health struct {
 	VersionField string        `yaml:"version_field"`
 	Deadline     time.Duration `yaml:"deadline"`
 	Interval     time.Duration `yaml:"interval"`
+	// Watch keeps probing a healthy release this long after it went live;
+	// WatchFailures failed probes in a row roll it back (0: no watch).
+	Watch         time.Duration `yaml:"watch"`
+	WatchFailures int           `yaml:"watch_failures"`
 }
 
 // Environment is one place the app is deployed to.
@@ -102,6 +110,12 @@ type Environment struct {
 	// (a Windows service or systemd unit that restarts the app).
 	RunAs string `yaml:"run_as"`
 	SSM   *SSM   `yaml:"ssm"`
+	// Windows, Freezes, ChangeCalendars and Policy say when a deploy may
+	// start (package policy; docs/policy.md).
+	Windows         policy.Windows  `yaml:"windows"`
+	Freezes         []policy.Freeze `yaml:"freezes"`
+	ChangeCalendars []string        `yaml:"change_calendars"`
+	Policy          policy.Settings `yaml:"policy"`
 }
 
 // SSM configures the ssm target.
@@ -112,6 +126,9 @@ type SSM struct {
 	Tags        map[string]string `yaml:"tags"`
 	Bucket      string            `yaml:"bucket"`
 	Prefix      string            `yaml:"prefix"`
+	// OutputPrefix is where the commands' output goes in the bucket
+	// (default ssm-logs/<environment>, the SOP's layout).
+	OutputPrefix string `yaml:"output_prefix"`
 	// ExecutionTimeout bounds one run of the agent on a server.
 	ExecutionTimeout time.Duration `yaml:"execution_timeout"`
 	Rollout          Rollout       `yaml:"rollout"`
@@ -293,6 +310,9 @@ func (c *Config) applyDefaults() {
 	if c.Health.Interval == 0 {
 		c.Health.Interval = time.Second
 	}
+	if c.Health.Watch > 0 && c.Health.WatchFailures == 0 && !c.HasKey("health.watch_failures") {
+		c.Health.WatchFailures = DefaultWatchFailures
+	}
 	if c.StopTimeout == 0 {
 		c.StopTimeout = 10 * time.Second
 	}
@@ -336,6 +356,9 @@ func (c *Config) applyDefaults() {
 			}
 			if s.Prefix == "" {
 				s.Prefix = "ferry"
+			}
+			if s.OutputPrefix == "" {
+				s.OutputPrefix = "ssm-logs/" + name
 			}
 		}
 	}
@@ -488,6 +511,7 @@ func (c *Config) validate() []error {
 	if len(c.Environments) == 0 {
 		k.add("environments", "add at least one, e.g.\n  environments:\n    local:\n      target: local", "no environments are defined")
 	}
+	c.validatePolicy(k)
 	branches := map[string]string{}
 	for _, name := range c.EnvironmentNames() {
 		e := c.Environments[name]
@@ -594,7 +618,7 @@ func (c *Config) validateSSM(k *checker, p string, e *Environment) {
 	} else if err := checkBucket(s.Bucket); err != nil {
 		k.add(sp+".bucket", "S3's rules for bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html", "ssm.bucket %q %v", s.Bucket, err)
 	}
-	if prefix := strings.Trim(s.Prefix, "/"); !prefixRe.MatchString(prefix) || strings.Contains("/"+prefix+"/", "/../") || strings.Contains("/"+prefix+"/", "/./") || len(prefix) > 400 {
+	if !keyPrefixOK(s.Prefix) {
 		k.add(sp+".prefix", "letters, digits, '.', '_', '-' and '/' between segments, such as ferry or deploy/billing (at most 400)", "ssm.prefix %q is not a key prefix", s.Prefix)
 	}
 	switch {

@@ -21,6 +21,7 @@ var descriptions = map[string]string{
 	"keep_failed":   "Failed releases kept for diagnosis.",
 	"environments":  "Where the app is deployed; each selects by branch and names a target.",
 	"gates":         "Quality gates run by ferry check and before every deploy.",
+	"notify":        "Where deployments are announced: Slack, Teams, signed webhooks, email (docs/policy.md).",
 }
 
 // Schema returns a JSON Schema (draft 2020-12) of ferry.yml, derived from

@@ -174,6 +174,14 @@ type Record struct {
 	// Hotfix marks an unplanned deploy made to repair a failure (--hotfix):
 	// it counts toward change fail rate and deployment rework rate.
 	Hotfix bool `json:"hotfix,omitempty"`
+	// Reason names, for an attempt that did not succeed, the step whose
+	// failure decided it: an agent step ("health", "watch", "start") or
+	// a runner step ("gates", "policy", "transport").
+	Reason string `json:"reason,omitempty"`
+	// Notifications are the deliveries of the attempt's messages, each
+	// with its outcome: a failed delivery never fails an attempt, it is
+	// recorded here.
+	Notifications []Notification `json:"notifications,omitempty"`
 
 	// Extra holds top-level fields this version does not know, kept as
 	// written so that nothing a newer ferry recorded is lost in transit.
@@ -260,9 +268,25 @@ type Refusal struct {
 	Reason string `json:"reason"`
 }
 
-// Emergency records an override of the policies, with the reason given.
+// Emergency records an override of the policies, with the reason given
+// and the rules it overrode ("window Tue-Thu 10:00-14:00", "freeze
+// year-end"; none when the deploy fell inside a window anyway).
 type Emergency struct {
-	Reason string `json:"reason"`
+	Reason     string   `json:"reason"`
+	Overridden []string `json:"overridden,omitempty"`
+}
+
+// Notification is one channel's delivery of one message: which channel
+// (its kind, its place in ferry.yml's notify list, what it names), the
+// event, whether it was delivered and after how many tries, and why not.
+type Notification struct {
+	Channel   string `json:"channel"`
+	Index     int    `json:"index"`
+	Target    string `json:"target,omitempty"`
+	Event     string `json:"event"`
+	Delivered bool   `json:"delivered"`
+	Attempts  int    `json:"attempts"`
+	Error     string `json:"error,omitempty"`
 }
 
 // ErrConflict means writers kept taking the sequence number first.
@@ -283,6 +307,7 @@ func (r *Record) AsBegin() *Record {
 	b.BeginSeq = 0
 	b.Ended = time.Time{}
 	b.Outcome, b.ExitCode, b.Refusal, b.Error, b.Hints, b.Steps = "", 0, nil, "", nil, nil
+	b.Reason, b.Notifications = "", nil
 	b.Target.Instances = nil
 	return &b
 }

@@ -22,6 +22,11 @@ func TestGetCalendarState(t *testing.T) {
 		Events:  []ssmemu.CalendarEvent{{Start: day(20, 0), End: day(28, 0)}, {Start: day(27, 0), End: day(29, 6)}},
 	})
 	f.emu.SetCalendarState("AlwaysClosed", ssmemu.CalendarClosed)
+	// An event that ends within a second (a test's time.Now()+1h).
+	f.emu.SetCalendar("Fractional", ssmemu.Calendar{
+		Default: ssmemu.CalendarOpen,
+		Events:  []ssmemu.CalendarEvent{{Start: day(2, 0), End: day(2, 1).Add(400 * time.Millisecond)}},
+	})
 	f.emu.SetCalendar("BusinessHours", ssmemu.Calendar{
 		Default: ssmemu.CalendarClosed,
 		Events:  []ssmemu.CalendarEvent{{Start: day(1, 8), End: day(1, 18)}},
@@ -57,6 +62,10 @@ func TestGetCalendarState(t *testing.T) {
 		// OPEN only when every calendar is open; the earliest transition.
 		{"2026-12-01T09:00:00Z", []string{"BusinessHours", "ProductionCalendar"}, types.CalendarStateOpen, "2026-12-01T18:00:00Z"},
 		{"2026-12-01T09:00:00Z", []string{"BusinessHours", "AlwaysClosed"}, types.CalendarStateClosed, "2026-12-01T18:00:00Z"},
+		// A transition inside a second is rounded up, to an instant at
+		// which the state has changed.
+		{"2026-12-02T00:30:00Z", []string{"Fractional"}, types.CalendarStateClosed, "2026-12-02T01:00:01Z"},
+		{"2026-12-02T01:00:01Z", []string{"Fractional"}, types.CalendarStateOpen, ""},
 	}
 	for _, c := range cases {
 		out := get(c.at, c.names...)

@@ -130,7 +130,7 @@ type getCalendarStateInput struct {
 // several calendars is the earliest among them (inferred: the combined
 // state can first change then). Unknown documents are InvalidDocument.
 // Times are answered as RFC 3339 UTC seconds, as in the User Guide's
-// example ("2020-07-31T00:00:00Z").
+// example ("2020-07-31T00:00:00Z"), a transition rounded up to its second.
 func (e *Emulator) getCalendarState(body []byte, _ *Call) (any, error) {
 	var in getCalendarStateInput
 	if err := decode(body, &in); err != nil {
@@ -178,6 +178,11 @@ func (e *Emulator) getCalendarState(body []byte, _ *Call) (any, error) {
 		NextTransitionTime string        `json:"NextTransitionTime,omitempty"`
 	}{State: state, AtTime: at.UTC().Format(time.RFC3339)}
 	if !next.IsZero() {
+		// Whole seconds, rounded up: a transition cut down to its second
+		// would be an instant at which the calendar has not changed yet.
+		if s := next.Truncate(time.Second); !s.Equal(next) {
+			next = s.Add(time.Second)
+		}
 		out.NextTransitionTime = next.UTC().Format(time.RFC3339)
 	}
 	return out, nil

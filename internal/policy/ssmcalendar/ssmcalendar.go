@@ -31,8 +31,14 @@ func New(api GetCalendarStateAPI) policy.Calendars { return calendars{api} }
 type calendars struct{ api GetCalendarStateAPI }
 
 // CalendarState asks for the state at an explicit AtTime, so a rehearsal
-// with FERRY_NOW sees the calendar as it will be then.
+// with FERRY_NOW sees the calendar as it will be then. AtTime has whole
+// seconds: a fraction is rounded up, not cut, or the instant a closed
+// period ends (the policy asks exactly then) would still be inside it and
+// the calendar would seem never to open.
 func (c calendars) CalendarState(ctx context.Context, name string, at time.Time) (policy.CalendarState, error) {
+	if s := at.Truncate(time.Second); !s.Equal(at) {
+		at = s.Add(time.Second)
+	}
 	out, err := c.api.GetCalendarState(ctx, &ssm.GetCalendarStateInput{
 		CalendarNames: []string{name},
 		AtTime:        aws.String(at.UTC().Format(time.RFC3339)),

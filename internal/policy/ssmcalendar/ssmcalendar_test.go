@@ -34,6 +34,11 @@ func TestAnswers(t *testing.T) {
 	if got := aws.ToString(s.in.AtTime); got != "2026-12-01T09:30:00Z" || len(s.in.CalendarNames) != 1 {
 		t.Errorf("asked %q for %v", got, s.in.CalendarNames)
 	}
+	// A fraction of a second is rounded up: the end of a closed period,
+	// asked exactly, is after it.
+	if _, err := New(s).CalendarState(context.Background(), "c", at.Add(300*time.Millisecond)); err != nil || aws.ToString(s.in.AtTime) != "2026-12-01T09:30:01Z" {
+		t.Errorf("asked %q for 09:30:00.3Z (%v)", aws.ToString(s.in.AtTime), err)
+	}
 	s.out = &ssm.GetCalendarStateOutput{State: "AJAR"}
 	if _, err := New(s).CalendarState(context.Background(), "c", at); err == nil || !strings.Contains(err.Error(), `"AJAR"`) {
 		t.Errorf("unknown state: %v", err)

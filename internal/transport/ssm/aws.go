@@ -68,6 +68,20 @@ func sendRetryer() aws.Retryer {
 // with an endpoint override S3 is addressed path-style, as local S3
 // servers need.
 func newClients(ctx context.Context, opts Options) (*clients, error) {
+	cfg, err := loadConfig(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &clients{region: cfg.Region}
+	c.ssm = newSSM(cfg)
+	c.s3 = newS3(cfg)
+	c.presign = s3.NewPresignClient(c.s3)
+	c.sts = newSTS(cfg)
+	return c, nil
+}
+
+// loadConfig is the SDK configuration of opts, with usable credentials.
+func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	var cfg aws.Config
 	if opts.AWSConfig != nil {
 		cfg = opts.AWSConfig.Copy()
@@ -82,18 +96,30 @@ func newClients(ctx context.Context, opts Options) (*clients, error) {
 		var err error
 		cfg, err = awsconfig.LoadDefaultConfig(ctx, lo...)
 		if err != nil {
-			return nil, fail.New(exitcode.Failed, fmt.Errorf("load AWS configuration: %w", err), credentialsHint)
+			return aws.Config{}, fail.New(exitcode.Failed, fmt.Errorf("load AWS configuration: %w", err), credentialsHint)
 		}
 	}
 	if cfg.Credentials == nil {
-		return nil, fail.New(exitcode.Failed, errors.New("no AWS credentials are configured"), credentialsHint)
+		return aws.Config{}, fail.New(exitcode.Failed, errors.New("no AWS credentials are configured"), credentialsHint)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, fail.New(exitcode.Failed, fmt.Errorf("no usable AWS credentials: %w", err), credentialsHint)
+		return aws.Config{}, fail.New(exitcode.Failed, fmt.Errorf("no usable AWS credentials: %w", err), credentialsHint)
 	}
-	c := &clients{region: cfg.Region}
-	c.ssm = awsssm.NewFromConfig(cfg, func(o *awsssm.Options) { o.Retryer = generalRetryer() })
-	c.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+	return cfg, nil
+}
+
+func newSTS(cfg aws.Config) *sts.Client {
+	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() })
+}
+
+func newSSM(cfg aws.Config) *awsssm.Client {
+	return awsssm.NewFromConfig(cfg, func(o *awsssm.Options) { o.Retryer = generalRetryer() })
+}
+
+// newS3 addresses S3 path-style behind an endpoint override, as local S3
+// servers need.
+func newS3(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.Retryer = generalRetryer()
 		if o.BaseEndpoint != nil {
 			o.UsePathStyle = true
@@ -101,9 +127,6 @@ func newClients(ctx context.Context, opts Options) (*clients, error) {
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 	})
-	c.presign = s3.NewPresignClient(c.s3)
-	c.sts = sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() })
-	return c, nil
 }
 
 // apiCode is the error code of an AWS answer, or "".

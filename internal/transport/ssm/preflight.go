@@ -169,19 +169,25 @@ func tagList(tags map[string]string) string {
 // checkBucket fails early, with advice, when the bucket is missing or
 // out of reach: better than a command whose output goes nowhere.
 func (r *run) checkBucket(ctx context.Context) error {
+	return checkBucket(ctx, r.c.s3, r.o.Bucket, r.c.region)
+}
+
+// checkBucket asks S3 whether bucket exists and the credentials may use
+// it, and says what to do when not.
+func checkBucket(ctx context.Context, c *s3.Client, bucket, region string) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	_, err := r.c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(r.o.Bucket)})
+	_, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if err == nil {
 		return nil
 	}
 	var nf *s3types.NotFound
 	var nsb *s3types.NoSuchBucket
 	if errors.As(err, &nf) || errors.As(err, &nsb) || apiCode(err) == "NoSuchBucket" || httpStatus(err) == 404 {
-		return fail.New(exitcode.Failed, fmt.Errorf("S3 bucket %s does not exist", r.o.Bucket), fmt.Sprintf("create it (aws s3 mb s3://%s --region %s) or fix ssm.bucket in ferry.yml; it carries artifacts, agent binaries and command output, and servers need no access to it", r.o.Bucket, r.c.region))
+		return fail.New(exitcode.Failed, fmt.Errorf("S3 bucket %s does not exist", bucket), fmt.Sprintf("create it (aws s3 mb s3://%s --region %s) or fix ssm.bucket in ferry.yml; it carries artifacts, agent binaries, command output and the audit records, and servers need no access to it", bucket, region))
 	}
 	if httpStatus(err) == 403 {
-		return fail.New(exitcode.Failed, fmt.Errorf("S3 bucket %s: access denied", r.o.Bucket), "the credentials need s3:ListBucket, s3:GetObject and s3:PutObject on the bucket (and it must be in this account)")
+		return fail.New(exitcode.Failed, fmt.Errorf("S3 bucket %s: access denied", bucket), "the credentials need s3:ListBucket, s3:GetObject and s3:PutObject on the bucket (and it must be in this account)")
 	}
-	return explain("check bucket "+r.o.Bucket, err)
+	return explain("check bucket "+bucket, err)
 }

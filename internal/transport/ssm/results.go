@@ -148,12 +148,12 @@ func (r *run) resultOf(ctx context.Context, spec agent.Spec, c *command, inv *in
 }
 
 // readOutput reads one stream of an invocation from the bucket, where SSM
-// keeps it whole: <prefix>/output/<command>/<instance>/<plugin>/<step>/stdout.
+// keeps it whole: <output prefix>/<command>/<instance>/<plugin>/<step>/stdout.
 func (r *run) readOutput(ctx context.Context, c *command, inv *invocation, stream string) (string, error) {
 	key := ""
 	if u, err := url.Parse(inv.stdoutURL); err == nil && inv.stdoutURL != "" {
 		if i := strings.Index(u.Path, "/"+c.id+"/"); i >= 0 {
-			key = r.o.Prefix + "/output" + path.Dir(u.Path[i:]) + "/" + stream
+			key = r.o.OutputPrefix + path.Dir(u.Path[i:]) + "/" + stream
 		}
 	}
 	if key == "" {
@@ -161,7 +161,7 @@ func (r *run) readOutput(ctx context.Context, c *command, inv *invocation, strea
 		if c.document == DocumentWindows {
 			plugin = "awsrunPowerShellScript"
 		}
-		key = path.Join(r.o.Prefix, "output", c.id, inv.instance, plugin, "0."+plugin, stream)
+		key = path.Join(r.o.OutputPrefix, c.id, inv.instance, plugin, "0."+plugin, stream)
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -192,8 +192,8 @@ func (r *run) describeInvocation(spec agent.Spec, c *command, inv *invocation, s
 	}
 	unknown := func(msg string) {
 		res.Outcome, res.ExitCode, res.Error = OutcomeUnknown, exitcode.RollbackFailed, msg
-		res.Hints = append(res.Hints, fmt.Sprintf("the agent was stopped mid-operation: check what serves with ferry status %s; full output under s3://%s/%s/output/%s/%s/",
-			spec.Environment, r.o.Bucket, r.o.Prefix, c.id, inv.instance))
+		res.Hints = append(res.Hints, fmt.Sprintf("the agent was stopped mid-operation: check what serves with ferry status %s; full output under s3://%s/%s/%s/%s/",
+			spec.Environment, r.o.Bucket, r.o.OutputPrefix, c.id, inv.instance))
 	}
 	switch inv.details {
 	case "Terminated":

@@ -185,7 +185,7 @@ func (r *run) sendOne(ctx context.Context, c *command, lines []string, waves int
 		MaxConcurrency:     aws.String(concurrency),
 		MaxErrors:          aws.String(maxErrors),
 		OutputS3BucketName: aws.String(r.o.Bucket),
-		OutputS3KeyPrefix:  aws.String(r.o.Prefix + "/output"),
+		OutputS3KeyPrefix:  aws.String(r.o.OutputPrefix),
 		Comment:            aws.String(c.comment),
 	}
 	if c.byTags {

@@ -45,9 +45,12 @@ type Options struct {
 	InstanceIDs []string
 	Tags        map[string]string
 	// Bucket carries artifacts, agent binaries and the commands' full
-	// output; Prefix is the key prefix of all three.
-	Bucket string
-	Prefix string
+	// output; Prefix is the key prefix of all three, OutputPrefix that of
+	// the output alone (default Prefix/output; ferry.yml's default is the
+	// SOP's ssm-logs/<environment>).
+	Bucket       string
+	Prefix       string
+	OutputPrefix string
 	// ExecutionTimeout bounds one run of the agent on a server.
 	ExecutionTimeout time.Duration
 	// MaxConcurrency and MaxErrors are SSM's rate control ("2", "25%").
@@ -120,6 +123,13 @@ func New(opts Options) (*Transport, error) {
 	opts.Prefix = strings.Trim(opts.Prefix, "/")
 	if !prefixRe.MatchString(opts.Prefix) || strings.Contains("/"+opts.Prefix+"/", "/../") || strings.Contains("/"+opts.Prefix+"/", "/./") {
 		bad("ssm.prefix %q: use letters, digits, '.', '_', '-' and '/' only", opts.Prefix)
+	}
+	if opts.OutputPrefix == "" {
+		opts.OutputPrefix = opts.Prefix + "/output"
+	}
+	opts.OutputPrefix = strings.Trim(opts.OutputPrefix, "/")
+	if !prefixRe.MatchString(opts.OutputPrefix) || strings.Contains("/"+opts.OutputPrefix+"/", "/../") || strings.Contains("/"+opts.OutputPrefix+"/", "/./") {
+		bad("ssm.output_prefix %q: use letters, digits, '.', '_', '-' and '/' only", opts.OutputPrefix)
 	}
 	if len(opts.InstanceIDs) == 0 && len(opts.Tags) == 0 {
 		bad("ssm needs instance_ids or tags")
@@ -239,10 +249,10 @@ func (r *run) run(ctx context.Context, spec agent.Spec) ([]transport.TargetResul
 		return nil, err
 	}
 	if r.insts, err = r.preflight(ctx); err != nil {
-		return nil, err
+		return nil, transport.Preflight(err)
 	}
 	if err := r.checkBucket(ctx); err != nil {
-		return nil, err
+		return nil, transport.Preflight(err)
 	}
 	platforms := map[string]bool{}
 	for _, in := range r.insts {
