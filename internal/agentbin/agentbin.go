@@ -81,13 +81,15 @@ const Package = version.ModulePath + "/cmd/ferry-agent"
 // stays under 3 MB.
 var BuildTags = []string{"nethttpomithttp2"}
 
-// MaxCompressedSize is the most one agent may weigh gzipped (bytes): what
-// every server downloads on each new version, over SSM's links, is kept
-// small. The release test and agentbin's tests hold the agents to it.
+// MaxCompressedSize is the most one agent may weigh gzipped (bytes), as
+// the release archives carry it: what a runner downloads, and what every
+// server will download once agents are shipped compressed (today the ssm
+// transport uploads them as they are). The release test and agentbin's
+// tests hold the agents to it.
 const MaxCompressedSize = 3_000_000
 
-// CompressedSize is the size of the file at path gzipped at the default
-// level, as release archives compress it.
+// CompressedSize is the size of the file at path gzipped at the best
+// level, as goreleaser's tar.gz archives compress it.
 func CompressedSize(path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -95,7 +97,7 @@ func CompressedSize(path string) (int64, error) {
 	}
 	defer f.Close()
 	var n countWriter
-	zw := gzip.NewWriter(&n)
+	zw, _ := gzip.NewWriterLevel(&n, gzip.BestCompression)
 	if _, err := io.Copy(zw, f); err != nil {
 		return 0, err
 	}

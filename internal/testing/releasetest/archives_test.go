@@ -199,7 +199,7 @@ func TestArchives(t *testing.T) {
 			check(n, Platform(a))
 			if e, ok := files[n]; ok && p == s.Platforms[0] {
 				var buf bytes.Buffer
-				zw := gzip.NewWriter(&buf)
+				zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // as goreleaser's tar.gz
 				zw.Write(e.data)
 				zw.Close()
 				t.Logf("%s: %d bytes, %d gzipped", n, len(e.data), buf.Len())
