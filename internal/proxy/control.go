@@ -332,11 +332,15 @@ type runner struct {
 }
 
 func (r *runner) apply(ctx context.Context, next State) {
+	r.mu.Lock()
 	prev := r.applied
+	r.mu.Unlock()
 	if next.Listen != prev.Listen || !equalTLS(next.TLS, prev.TLS) || next.Health != prev.Health || next.TrustForwarded != prev.TrustForwarded || next.MaxHeaderBytes != prev.MaxHeaderBytes || next.Drain != prev.Drain {
 		r.log.Printf("proxy: listen, tls, health, trust_forwarded, max_header_bytes and drain take effect when the proxy restarts; applying the ports only")
 	}
-	r.applied = next
+	r.mu.Lock()
+	r.applied = next // report reads it from the drains' goroutines too
+	r.mu.Unlock()
 	if next.Active != 0 && next.Active != r.p.Active() {
 		old := r.p.Switch(next.Active)
 		r.log.Printf("proxy: switched from port %d to %d (%s, serial %d)", old, next.Active, next.Release, next.Serial)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -232,5 +233,55 @@ func TestProxyProcessRefusesABadControlFile(t *testing.T) {
 	out, err = exec.Command(agentBin, "proxy").CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage: ferry-agent proxy") {
 		t.Fatalf("want usage, got %v:\n%s", err, out)
+	}
+}
+
+// TestRunFollowsTheFile is Run in this process (so the race detector sees
+// it): it reports its start, follows a switch written to the file, keeps
+// serving when the file turns to garbage and says so in its status.
+func TestRunFollowsTheFile(t *testing.T) {
+	root := t.TempDir()
+	a, b := namedServer(t, "a"), namedServer(t, "b")
+	statePath := filepath.Join(root, "proxy.json")
+	s, err := proxy.Apply(statePath, func(s *proxy.State) { *s = proxy.State{Listen: "127.0.0.1:0", Active: a} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- proxy.Run(ctx, proxy.RunOptions{StatePath: statePath, Log: log.New(io.Discard, "", 0), Poll: 5 * time.Millisecond})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	st, err := proxy.WaitApplied(ctx, statePath, s.Serial, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + st.Listen + "/"
+	if got := body(t, http.DefaultClient, url); got != "a" {
+		t.Fatalf("got %q", got)
+	}
+	s, _ = proxy.Apply(statePath, func(s *proxy.State) { s.Previous, s.Active = s.Active, b })
+	if st, err = proxy.WaitApplied(ctx, statePath, s.Serial, 10*time.Second); err != nil || st.Active != b {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if got := body(t, http.DefaultClient, url); got != "b" {
+		t.Fatalf("after the switch got %q", got)
+	}
+	os.WriteFile(statePath, []byte("{garbage"), 0o644)
+	for {
+		st, err = proxy.ReadStatus(statePath)
+		if err == nil && st.Error != "" {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := body(t, http.DefaultClient, url); got != "b" {
+		t.Fatalf("with a damaged control file the proxy answered %q, want b still", got)
 	}
 }
