@@ -420,7 +420,7 @@ func Ensure(ctx context.Context, opts EnsureOptions) (started bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	h, err := proc.Start(proc.Spec{Argv: opts.Argv, Dir: filepath.Dir(opts.StatePath), Env: os.Environ(), LogPath: opts.LogPath})
+	h, err := proc.Start(proc.Spec{Argv: opts.Argv, Dir: filepath.Dir(opts.StatePath), Env: proxyEnv(os.Environ()), LogPath: opts.LogPath})
 	if err != nil {
 		return false, fmt.Errorf("start the proxy: %w", err)
 	}
@@ -444,4 +444,18 @@ func Ensure(ctx context.Context, opts EnsureOptions) (started bool, err error) {
 		return nil
 	})
 	return true, err
+}
+
+// proxyEnv is the agent's environment without what the long-lived proxy
+// must not carry: the spec (it may hold secrets, and the proxy outlives the
+// operation) and the fault injection meant for the agent.
+func proxyEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "FERRY_AGENT_SPEC=") || strings.HasPrefix(kv, "FERRY_AGENT_FAULT=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -638,3 +638,31 @@ func TestTLSNeedsBothFiles(t *testing.T) {
 		t.Fatal("missing files must be refused at start")
 	}
 }
+
+// TestTLSHalfRenewedKeepsTheOldCertificate: a certificate whose key does
+// not match yet (a renewal caught between the two files) is not served;
+// the last good pair is, until the key arrives.
+func TestTLSHalfRenewedKeepsTheOldCertificate(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert(t, certFile, keyFile, "first", time.Now().Add(-time.Minute))
+	a := startBackend(t, "a", http.HandlerFunc(headerEcho))
+	_, url := startProxy(t, Config{CertFile: certFile, KeyFile: keyFile}, a.port)
+	other := t.TempDir()
+	writeCert(t, filepath.Join(other, "c.pem"), filepath.Join(other, "k.pem"), "second", time.Now())
+	newCert, _ := os.ReadFile(filepath.Join(other, "c.pem"))
+	os.WriteFile(certFile, newCert, 0o600) // the key is still the old one
+	time.Sleep(2 * statEvery)             // let a handshake look at the files
+	if cn := servedCN(t, url); cn != "first" {
+		t.Fatalf("a mismatched pair was served: %q", cn)
+	}
+	newKey, _ := os.ReadFile(filepath.Join(other, "k.pem"))
+	os.WriteFile(keyFile, newKey, 0o600)
+	deadline := time.Now().Add(30 * time.Second)
+	for servedCN(t, url) != "second" {
+		if time.Now().After(deadline) {
+			t.Fatal("the completed renewal was never served")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

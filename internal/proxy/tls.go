@@ -23,6 +23,9 @@ type certReloader struct {
 	cert    *tls.Certificate
 	stamp   [2]fileStamp
 	checked time.Time
+	// failed is the stamp of a pair that did not load, so that it is
+	// reported once, not at every handshake.
+	failed [2]fileStamp
 }
 
 type fileStamp struct {
@@ -79,8 +82,9 @@ func (c *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		c.log.Printf("%v (serving the certificate loaded before)", err)
 		return c.cert, nil
 	}
-	if st != c.stamp {
+	if st != c.stamp && st != c.failed {
 		if err := c.load(st); err != nil {
+			c.failed = st
 			c.log.Printf("%v (serving the certificate loaded before)", err)
 		} else {
 			c.log.Printf("proxy tls: reloaded %s", c.certFile)
