@@ -652,7 +652,7 @@ func TestTLSHalfRenewedKeepsTheOldCertificate(t *testing.T) {
 	writeCert(t, filepath.Join(other, "c.pem"), filepath.Join(other, "k.pem"), "second", time.Now())
 	newCert, _ := os.ReadFile(filepath.Join(other, "c.pem"))
 	os.WriteFile(certFile, newCert, 0o600) // the key is still the old one
-	time.Sleep(2 * statEvery)             // let a handshake look at the files
+	time.Sleep(2 * statEvery)              // let a handshake look at the files
 	if cn := servedCN(t, url); cn != "first" {
 		t.Fatalf("a mismatched pair was served: %q", cn)
 	}
