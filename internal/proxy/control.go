@@ -281,7 +281,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 	}
 	r := &runner{p: p, path: opts.StatePath, log: lg, applied: st, draining: map[int]bool{}}
 	r.status = Status{PID: os.Getpid(), StartTime: proc.StartTimeOf(os.Getpid()), Listen: l.Addr().String()}
-	r.report("")
+	r.report()
 	lg.Printf("proxy: listening on %s, forwarding to port %d (serial %d)", l.Addr(), st.Active, st.Serial)
 
 	serveCtx, stopServe := context.WithCancel(context.Background())
@@ -313,9 +313,9 @@ func Run(ctx context.Context, opts RunOptions) error {
 				continue
 			}
 		}
-		if r.status.Error != err.Error() {
+		if r.setProblem(err.Error()) {
 			lg.Printf("proxy: %v (still serving port %d)", err, p.Active())
-			r.report(err.Error())
+			r.report()
 		}
 	}
 }
@@ -329,6 +329,21 @@ type runner struct {
 	mu       sync.Mutex
 	status   Status
 	draining map[int]bool
+	// problem is the last error reading the control file, until a good
+	// version is applied.
+	problem string
+}
+
+// setProblem records the control file's problem and says whether it is
+// a new one (to be logged and reported once).
+func (r *runner) setProblem(p string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.problem == p {
+		return false
+	}
+	r.problem = p
+	return true
 }
 
 func (r *runner) apply(ctx context.Context, next State) {
@@ -338,37 +353,42 @@ func (r *runner) apply(ctx context.Context, next State) {
 	if next.Listen != prev.Listen || !equalTLS(next.TLS, prev.TLS) || next.Health != prev.Health || next.TrustForwarded != prev.TrustForwarded || next.MaxHeaderBytes != prev.MaxHeaderBytes || next.Drain != prev.Drain {
 		r.log.Printf("proxy: listen, tls, health, trust_forwarded, max_header_bytes and drain take effect when the proxy restarts; applying the ports only")
 	}
-	r.mu.Lock()
-	r.applied = next // report reads it from the drains' goroutines too
-	r.mu.Unlock()
+	// Switch first, then record next as applied, under the lock report
+	// takes: a status that names next's serial names its port too, even
+	// when a drain's goroutine writes it in between.
+	old := 0
 	if next.Active != 0 && next.Active != r.p.Active() {
-		old := r.p.Switch(next.Active)
+		old = r.p.Switch(next.Active)
 		r.log.Printf("proxy: switched from port %d to %d (%s, serial %d)", old, next.Active, next.Release, next.Serial)
-		if old != 0 {
-			r.mu.Lock()
-			r.draining[old] = true
-			r.mu.Unlock()
-			go func() {
-				res := r.p.Drain(ctx, old)
-				if res.Cut > 0 {
-					r.log.Printf("proxy: drained port %d after %s, cut %d requests still running", old, res.Waited.Round(time.Millisecond), res.Cut)
-				} else if !res.Active {
-					r.log.Printf("proxy: drained port %d in %s", old, res.Waited.Round(time.Millisecond))
-				}
-				r.mu.Lock()
-				delete(r.draining, old)
-				r.mu.Unlock()
-				r.report("")
-			}()
-		}
 	}
-	r.report("")
+	r.mu.Lock()
+	r.applied = next
+	r.problem = ""
+	if old != 0 {
+		r.draining[old] = true
+	}
+	r.mu.Unlock()
+	if old != 0 {
+		go func() {
+			res := r.p.Drain(ctx, old)
+			if res.Cut > 0 {
+				r.log.Printf("proxy: drained port %d after %s, cut %d requests still running", old, res.Waited.Round(time.Millisecond), res.Cut)
+			} else if !res.Active {
+				r.log.Printf("proxy: drained port %d in %s", old, res.Waited.Round(time.Millisecond))
+			}
+			r.mu.Lock()
+			delete(r.draining, old)
+			r.mu.Unlock()
+			r.report()
+		}()
+	}
+	r.report()
 }
 
 // report writes the status file. A failure to write it is logged: the
 // proxy keeps serving, and the agent's WaitApplied will say it did not
 // hear back.
-func (r *runner) report(problem string) {
+func (r *runner) report() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.Serial, r.status.Active, r.status.Release = r.applied.Serial, r.p.Active(), r.applied.Release
@@ -379,7 +399,7 @@ func (r *runner) report(problem string) {
 		}
 	}
 	r.status.Updated = time.Now().UTC()
-	r.status.Error = problem
+	r.status.Error = r.problem
 	b, _ := json.MarshalIndent(r.status, "", "  ")
 	if err := fslink.WriteFile(StatusPath(r.path), append(b, '\n'), 0o644); err != nil {
 		r.log.Printf("proxy: %v", err)

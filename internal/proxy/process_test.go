@@ -274,10 +274,14 @@ func TestRunFollowsTheFile(t *testing.T) {
 		t.Fatalf("after the switch got %q", got)
 	}
 	os.WriteFile(statePath, []byte("{garbage"), 0o644)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err = proxy.ReadStatus(statePath)
 		if err == nil && st.Error != "" {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the damaged control file was never reported: %+v %v", st, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
