@@ -26,8 +26,7 @@ OP is apply, rollback, status, releases, unlock, repair or doctor, and must
 match the spec's op. SIGINT, SIGTERM and SIGHUP stop the operation the same
 way: its children are killed, the lock released, and the result still
 printed. The spec may also come from the FERRY_AGENT_SPEC variable.
-ferry-agent version prints the version; ferry-agent proxy --config FILE
-runs the zero-downtime proxy (docs/proxy.md).
+ferry-agent version prints the version.
 
 Exit codes: 0 deployed and healthy; 1 failed, nothing changed; 2 usage or
 invalid spec; 3 rolled back; 4 rollback failed; 5 locked; 6 refused.
@@ -49,9 +48,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "service" {
 		return serviceMain(args[1:], stderr)
-	}
-	if args[0] == "proxy" {
-		return proxyMain(args[1:], stderr)
 	}
 	op := args[0]
 	fs := flag.NewFlagSet("ferry-agent "+op, flag.ContinueOnError)

@@ -226,7 +226,7 @@ func waitStatus(ctx context.Context, statePath string, serial int64, timeout tim
 	}
 	if err != nil {
 		return st, fail.New(exitcode.Failed, fmt.Errorf("the proxy did not apply %s (serial %d) within %s: %w", filepath.Base(statePath), serial, timeout, err),
-			"look at the proxy's log and whether `ferry-agent proxy --config "+statePath+"` runs")
+			"look at the proxy's log and whether `ferry-proxy --config "+statePath+"` runs")
 	}
 	return st, nil
 }
@@ -415,8 +415,8 @@ func equalTLS(a, b *TLS) bool {
 
 // EnsureOptions say how to find and start the proxy process.
 type EnsureOptions struct {
-	// Argv starts the proxy: ferry-agent's path, "proxy", "--config",
-	// the control file.
+	// Argv starts the proxy: ferry-proxy's path, "--config", the
+	// control file.
 	Argv []string
 	// StatePath is the control file, PIDPath where the running proxy's
 	// handle is kept, LogPath where its output is appended.

@@ -1,6 +1,6 @@
 package proxy_test
 
-// The proxy as ferry-agent runs it: the real binary, started detached by
+// The proxy as servers run it (ferry-proxy): the real binary, started detached by
 // Ensure, switched through its control file, killed with SIGKILL and
 // started again.
 
@@ -26,17 +26,17 @@ import (
 	"github.com/ferryhq/ferry/internal/testing/winetest"
 )
 
-var agentBin string
+var proxyBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ferry-agent-bin")
+	dir, err := os.MkdirTemp("", "ferry-proxy-bin")
 	if err != nil {
 		panic(err)
 	}
-	agentBin = filepath.Join(dir, "ferry-agent")
-	out, err := exec.Command("go", "build", "-o", agentBin, "github.com/ferryhq/ferry/cmd/ferry-agent").CombinedOutput()
+	proxyBin = filepath.Join(dir, "ferry-proxy")
+	out, err := exec.Command("go", "build", "-o", proxyBin, "github.com/ferryhq/ferry/cmd/ferry-proxy").CombinedOutput()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "build ferry-agent: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "build ferry-proxy: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := winetest.Main(m)
@@ -81,7 +81,7 @@ func body(t *testing.T, c *http.Client, url string) string {
 	return string(b)
 }
 
-// TestProxyProcessSwitchKillRestart: the real ferry-agent proxy, started
+// TestProxyProcessSwitchKillRestart: the real ferry-proxy, started
 // by Ensure, serves the port of its control file; a change of the file
 // switches it under continuous requests with none failing; after kill -9,
 // Ensure starts it again and it serves the port the file names.
@@ -92,7 +92,7 @@ func TestProxyProcessSwitchKillRestart(t *testing.T) {
 	url := "http://" + listen + "/"
 	statePath := filepath.Join(root, "proxy.json")
 	opts := proxy.EnsureOptions{
-		Argv:      []string{agentBin, "proxy", "--config", statePath},
+		Argv:      []string{proxyBin, "--config", statePath},
 		StatePath: statePath,
 		PIDPath:   filepath.Join(root, "run", "proxy.pid"),
 		LogPath:   filepath.Join(root, "shared", "logs", "proxy.log"),
@@ -226,12 +226,12 @@ func TestProxyProcessSwitchKillRestart(t *testing.T) {
 func TestProxyProcessRefusesABadControlFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "proxy.json")
 	os.WriteFile(path, []byte(`{"listen": "", "active": 1}`), 0o644)
-	out, err := exec.Command(agentBin, "proxy", "--config", path).CombinedOutput()
+	out, err := exec.Command(proxyBin, "--config", path).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "listen is empty") {
 		t.Fatalf("want exit 2 naming the problem, got %v:\n%s", err, out)
 	}
-	out, err = exec.Command(agentBin, "proxy").CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage: ferry-agent proxy") {
+	out, err = exec.Command(proxyBin).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage: ferry-proxy") {
 		t.Fatalf("want usage, got %v:\n%s", err, out)
 	}
 }

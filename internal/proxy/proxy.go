@@ -7,8 +7,10 @@
 // (Drain) before the old release is stopped.
 //
 // The package is standard library only (net/http/httputil does the
-// forwarding): ferry-agent hosts it, and the agent's rule allows nothing
-// else. See docs/proxy.md for the design and what remains to be wired.
+// forwarding), as the agent's packages are. It runs as ferry-proxy, a
+// program of its own beside ferry-agent: its HTTP and TLS server code
+// would put the agent over its 3 MB download. See docs/proxy.md for the
+// design and what remains to be wired.
 package proxy
 
 import (

@@ -15,13 +15,13 @@ import (
 	"github.com/ferryhq/ferry/internal/testing/winetest"
 )
 
-// TestWineProxyServesAndSwitches: ferry-agent.exe proxy, under Wine,
+// TestWineProxyServesAndSwitches: ferry-proxy.exe, under Wine,
 // serves the port its control file names and follows a change of the file
 // (written from Linux, read by the Windows build through fslink.ReadFile).
 func TestWineProxyServesAndSwitches(t *testing.T) {
 	winetest.Require(t)
 	w := winetest.Shared(t)
-	exe := winetest.Build(t, "github.com/ferryhq/ferry/cmd/ferry-agent")
+	exe := winetest.Build(t, "github.com/ferryhq/ferry/cmd/ferry-proxy")
 	root := t.TempDir()
 	a, b := namedServer(t, "a"), namedServer(t, "b")
 	listen := "127.0.0.1:" + strconv.Itoa(freePort(t))
@@ -33,7 +33,7 @@ func TestWineProxyServesAndSwitches(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logf, _ := os.Create(filepath.Join(root, "proxy.log"))
-	cmd := w.Command(ctx, exe, "proxy", "--config", winetest.WinPath(statePath))
+	cmd := w.Command(ctx, exe, "--config", winetest.WinPath(statePath))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
