@@ -16,7 +16,9 @@ const (
 	StepSwitch  StepName = "switch"
 	StepStart   StepName = "start"
 	StepHealth  StepName = "health"
-	StepPrune   StepName = "prune"
+	// StepWatch keeps probing a healthy release (health.watch).
+	StepWatch StepName = "watch"
+	StepPrune StepName = "prune"
 	// StepVerify checks that a rollback's target is still on disk.
 	StepVerify StepName = "verify"
 	// StepRollback returns to the previous release after a failed deploy.

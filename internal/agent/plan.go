@@ -58,6 +58,7 @@ var (
 	switchStep  = step{StepSwitch, serve, "", switchCurrent}
 	startStep   = step{StepStart, serve, "", start}
 	healthStep  = step{StepHealth, serve, "", proveHealthy}
+	watchStep   = step{StepWatch, serve, "", watchHealthy}
 	pruneStep   = step{StepPrune, cleanup, "", prune}
 )
 
@@ -87,6 +88,7 @@ var deployPlan = plan{
 		switchStep,
 		startStep,
 		healthStep,
+		watchStep,
 		pruneStep,
 	},
 	restore: step{StepRollback, serve, "rollback failed: nothing may be serving. Check shared/logs/ and run ferry status, then ferry rollback --to a known good SHA", restorePrevious},

@@ -106,6 +106,11 @@ type HealthSpec struct {
 	VersionField string        `json:"version_field,omitempty"`
 	Deadline     time.Duration `json:"deadline,omitempty"`
 	Interval     time.Duration `json:"interval,omitempty"`
+	// Watch keeps probing a deploy's new release this long after it proved
+	// healthy; WatchFailures failed probes in a row roll it back (the
+	// post-deploy watch). Zero: no watch. Rollbacks are not watched.
+	Watch         time.Duration `json:"watch,omitempty"`
+	WatchFailures int           `json:"watch_failures,omitempty"`
 }
 
 // Encode renders the spec for a command line.
@@ -330,6 +335,9 @@ func (s Spec) validateRun() []error {
 	}
 	if s.Health.Deadline <= 0 || s.Health.Deadline > time.Hour || s.Health.Interval < 0 {
 		bad("health.deadline must be between 0 and 1h")
+	}
+	if s.Health.Watch < 0 || s.Health.Watch > 24*time.Hour || s.Health.WatchFailures < 0 || s.Health.WatchFailures > 1000 {
+		bad("health.watch must be between 0 and 24h, watch_failures between 0 and 1000")
 	}
 	if s.StopTimeout < 0 || s.StopTimeout > time.Hour {
 		bad("stop_timeout out of range")

@@ -106,6 +106,8 @@ type healthJSON struct {
 	Interval   hidden `json:"interval,omitempty"`
 	DeadlineMS int64  `json:"deadline_ms,omitempty"`
 	IntervalMS int64  `json:"interval_ms,omitempty"`
+	Watch      hidden `json:"watch,omitempty"`
+	WatchMS    int64  `json:"watch_ms,omitempty"`
 }
 
 type lockJSON struct {
@@ -160,7 +162,7 @@ func toReleaseJSON(r *agent.Release) *releaseJSON {
 	j := &releaseJSON{Release: *r}
 	if run := r.Run; run != nil {
 		j.Run = &runJSON{RunConfig: *run, StopTimeoutMS: run.StopTimeout.Milliseconds(),
-			Health: healthJSON{HealthSpec: run.Health, DeadlineMS: run.Health.Deadline.Milliseconds(), IntervalMS: run.Health.Interval.Milliseconds()}}
+			Health: healthJSON{HealthSpec: run.Health, DeadlineMS: run.Health.Deadline.Milliseconds(), IntervalMS: run.Health.Interval.Milliseconds(), WatchMS: run.Health.Watch.Milliseconds()}}
 	}
 	return j
 }

@@ -116,6 +116,9 @@ func (o *operation) planDeploy(ctx context.Context) error {
 	spec.Requirements = cfg.Requirements
 	spec.Pip.IndexURL, spec.Pip.FindLinks, spec.Pip.NoIndex = cfg.Pip.IndexURL, cfg.Pip.FindLinks, cfg.Pip.NoIndex
 	spec.LockWait = o.lockWait
+	if o.noWatch {
+		spec.Health.Watch, spec.Health.WatchFailures = 0, 0
+	}
 	o.t, o.spec = t, spec
 	return nil
 }

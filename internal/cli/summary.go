@@ -36,7 +36,7 @@ var outcomeWords = map[string]string{
 var stepWords = map[agent.StepName]string{
 	agent.StepLock: "deploy lock", agent.StepFetch: "fetch the commit", agent.StepVenv: "virtualenv",
 	agent.StepInstall: "install requirements", agent.StepLink: "link shared files", agent.StepStop: "stop the old release",
-	agent.StepSwitch: "switch to the new release", agent.StepStart: "start the app", agent.StepHealth: "health check",
+	agent.StepSwitch: "switch to the new release", agent.StepStart: "start the app", agent.StepHealth: "health check", agent.StepWatch: "post-deploy watch",
 	agent.StepPrune: "prune old releases", agent.StepVerify: "verify the release", agent.StepRollback: "roll back",
 	agent.StepRestore: "restore the previous release",
 }

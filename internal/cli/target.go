@@ -126,7 +126,7 @@ func (t *target) baseSpec(op string) agent.Spec {
 		Protocol: agent.Protocol, Op: op, Root: t.root, App: c.App, Environment: t.name,
 		Start: start, Vars: c.AppEnv(t.name), EnvFile: c.EnvFile, Shared: c.Shared,
 		Health: agent.HealthSpec{URL: c.Health.URL, Status: c.Health.Status, VersionField: c.Health.VersionField,
-			Deadline: c.Health.Deadline, Interval: c.Health.Interval},
+			Deadline: c.Health.Deadline, Interval: c.Health.Interval, Watch: c.Health.Watch, WatchFailures: c.Health.WatchFailures},
 		StopTimeout: c.StopTimeout, KeepReleases: c.KeepReleases, KeepFailed: c.KeepFailed,
 		Deployer: t.repo.Deployer(t.ci), RunURL: t.ci.RunURL(), RunAs: t.env.RunAs,
 	}
