@@ -93,7 +93,8 @@ func runIAM(opts *IAMOptions) error {
 		platform = iam.Linux
 	}
 	set, err := iam.For(iam.Options{Account: account, Region: s.Region, Repository: r.String(), Environment: t.name, App: t.cfg.App,
-		Platform: platform, Document: s.Document, InstanceIDs: s.InstanceIDs, Tags: s.Tags, Bucket: s.Bucket, Prefix: s.Prefix})
+		Platform: platform, Document: s.Document, InstanceIDs: s.InstanceIDs, Tags: s.Tags, Bucket: s.Bucket, Prefix: s.Prefix,
+		OutputPrefix: s.OutputPrefix, Calendars: t.env.ChangeCalendars})
 	if err != nil {
 		return err
 	}

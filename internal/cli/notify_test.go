@@ -26,6 +26,7 @@ import (
 	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/poll"
 	"github.com/ferryhq/ferry/internal/record"
+	"github.com/ferryhq/ferry/internal/testing/githubtest"
 	"github.com/ferryhq/ferry/internal/testing/recordtest"
 	"github.com/ferryhq/ferry/internal/testing/smtptest"
 )
@@ -274,5 +275,68 @@ func TestEveryChannelHearsTheDeploy(t *testing.T) {
 	mustHave(t, "slack's end of the emergency", msgs[5], "Status: deployed", "Emergency reason: checkout fails for every customer (responsibility: Ada Tester)")
 	if e := lastEnd(t, filepath.Join(dir, "srv")); e.Emergency == nil || e.Notifications[0].Event != string(notify.Emergency) || e.Outcome != record.OutcomeDeployed {
 		t.Errorf("the emergency's record: %+v %+v", e.Emergency, e.Notifications)
+	}
+}
+
+// In GitHub Actions the messages name who approved the run's deployment
+// to the environment, as GitHub's approvals list them (approved, for
+// this environment, each once), asked once for both messages; GitHub
+// failing to answer sends the messages without them.
+func TestNotificationsNameTheApprovers(t *testing.T) {
+	t.Parallel()
+	gh := githubtest.New(t)
+	for _, a := range []githubtest.Approval{
+		{State: "approved", Login: "grace", Environments: []string{"test"}},
+		{State: "approved", Login: "bob", Environments: []string{"production"}},
+		{State: "rejected", Login: "carol", Environments: []string{"test"}},
+		{State: "approved", Login: "alice", Environments: []string{"staging", "test"}},
+		{State: "approved", Login: "grace", Environments: []string{"test"}},
+	} {
+		gh.AddApproval(7, a)
+	}
+	webhook := newHook(t, 0)
+	dir, _ := fakeProject(t, fakeConfig+"notify:\n  - {webhook: {url_env: DEPLOY_HOOK_URL}}\n")
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": githubtest.Token, "GITHUB_API_URL": gh.URL, "GITHUB_REF_NAME": "main",
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/testapp", "GITHUB_RUN_ID": "7",
+		"FERRY_GITHUB_DEPLOYMENT": "actions", "DEPLOY_HOOK_URL": webhook.srv.URL + "/hook",
+	}
+	if r := ferryWith(t, dir, env, withFake(answering(agent.OutcomeDeployed)), "deploy", "test", "--skip-gates"); r.code != 0 {
+		t.Fatalf("deploy: %s", r)
+	}
+	approvers := func(i int) string {
+		webhook.mu.Lock()
+		defer webhook.mu.Unlock()
+		var m struct {
+			Event     string   `json:"event"`
+			Approvers []string `json:"approvers"`
+		}
+		if err := json.Unmarshal(webhook.bodies[i], &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Event + ": " + strings.Join(m.Approvers, ",")
+	}
+	if got := approvers(0) + " | " + approvers(1); got != "start: alice,grace | success: alice,grace" {
+		t.Errorf("approvers %q, want alice and grace in both messages", got)
+	}
+	asked := 0
+	for _, r := range gh.Requests() {
+		if strings.HasSuffix(r.Path, "/actions/runs/7/approvals") {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("the approvals were asked %d times, want once", asked)
+	}
+
+	// GitHub down: the messages go without approvers.
+	webhook = newHook(t, 0)
+	env["DEPLOY_HOOK_URL"] = webhook.srv.URL + "/hook"
+	gh.FailNext("GET /repos/acme/testapp/actions/runs/7/approvals", http.StatusBadGateway)
+	if r := ferryWith(t, dir, env, withFake(answering(agent.OutcomeDeployed)), "deploy", "test", "--skip-gates"); r.code != 0 {
+		t.Fatalf("deploy with GitHub down: %s", r)
+	}
+	if got := approvers(0) + " | " + approvers(1); got != "start:  | success: " {
+		t.Errorf("approvers with GitHub down %q, want none", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/github"
 	"github.com/ferryhq/ferry/internal/index"
 	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/record"
@@ -90,6 +92,7 @@ func (o *operation) notifyStart(ctx context.Context) error {
 		return skip("no notify: channels in ferry.yml")
 	}
 	m := o.message(notify.Start)
+	m.Approvers = o.approvers(ctx)
 	if m.Emergency != nil {
 		m.Event = notify.Emergency
 	}
@@ -108,6 +111,39 @@ func (o *operation) notifyStart(ctx context.Context) error {
 	}
 	o.announced = true
 	return o.send(ctx, m)
+}
+
+// approvers are who approved this run's deployment to the environment,
+// where GitHub knows them: in Actions with GITHUB_TOKEN, the run's
+// approvals (an environment with required reviewers); asked once, within
+// a few seconds. Unknown is none: the message goes without them.
+func (o *operation) approvers(ctx context.Context) []string {
+	if o.approversAsked {
+		return o.approverLogins
+	}
+	o.approversAsked = true
+	token := o.Getenv("GITHUB_TOKEN")
+	runID, err := strconv.ParseInt(o.CI.RunID, 10, 64)
+	if !o.CI.Actions || token == "" || err != nil {
+		return nil
+	}
+	repo, err := github.ParseRepo(o.CI.Repository)
+	if err != nil {
+		return nil
+	}
+	c := github.New(token)
+	if u := o.Getenv("GITHUB_API_URL"); u != "" {
+		c.BaseURL = u
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	logins, err := c.Approvers(ctx, repo, runID, o.t.name)
+	if err != nil {
+		o.debugf("no approvers for the messages: %v", err)
+		return nil
+	}
+	o.approverLogins = logins
+	return logins
 }
 
 // history reads the environment's records through the index: the commit
@@ -175,6 +211,7 @@ func (o *operation) notifyEnd(ctx context.Context) error {
 		ev = notify.Failure
 	}
 	m := o.message(ev)
+	m.Approvers = o.approvers(ctx)
 	m.Finished = time.Now()
 	if !m.Started.IsZero() {
 		m.Duration = m.Finished.Sub(m.Started).Round(time.Second)

@@ -61,6 +61,10 @@ type operation struct {
 	announced  bool
 	// deployment is the GitHub deployment the github step started.
 	deployment *github.Tracker
+	// approverLogins are who approved the run's deployment (notifystep.go),
+	// asked once.
+	approverLogins []string
+	approversAsked bool
 }
 
 // gateSummary is what a deploy records of the gates it ran or skipped.

@@ -25,17 +25,21 @@
 //     ssm:CancelCommand (none of them takes a resource narrower than *);
 //   - ssm:GetCalendarState on the environment's Change Calendars, when it
 //     has some;
-//   - sts:GetCallerIdentity (`ferry doctor`; AWS allows it to everyone,
-//     listed so that the policy says what ferry does);
+//   - sts:GetCallerIdentity (`ferry doctor`, and the AWS principal of
+//     every audit record; AWS allows it to everyone, listed so that the
+//     policy says what ferry does);
 //   - s3:GetObject, s3:PutObject and s3:DeleteObject (the sealed secrets
 //     object, removed after use) under PREFIX/ of the bucket (artifacts,
-//     agents, command output, records; presigned URLs are signed with this
-//     role, so the servers need no S3 access to download), and
-//     s3:ListBucket on the bucket for keys under PREFIX/ (record chains;
-//     HeadBucket, the preflight's check, is authorised as s3:ListBucket).
+//     agents, records; presigned URLs are signed with this role, so the
+//     servers need no S3 access to download), and s3:ListBucket on the
+//     bucket for keys under PREFIX/ (record chains; HeadBucket, the
+//     preflight's check, is authorised as s3:ListBucket);
+//   - s3:GetObject under the output prefix (ssm.output_prefix; ferry.yml's
+//     default is the SOP's ssm-logs/ENV) when it is outside PREFIX/:
+//     ferry reads a command's whole output there.
 //
 // The instance role is AmazonSSMManagedInstanceCore plus s3:PutObject
-// under PREFIX/output/ (the SSM Agent writes the command's full output
+// under the output prefix (the SSM Agent writes the command's full output
 // there) and s3:GetEncryptionConfiguration on the bucket (the SSM Agent
 // asks before it writes).
 package iam
@@ -103,6 +107,10 @@ type Options struct {
 	Tags        map[string]string
 	// Bucket and Prefix are ssm.bucket and ssm.prefix (default ferry).
 	Bucket, Prefix string
+	// OutputPrefix is ssm.output_prefix, where the SSM Agent writes the
+	// commands' output and ferry reads it (ferry.yml's default is
+	// ssm-logs/ENV, the SOP's layout; empty here means PREFIX/output).
+	OutputPrefix string
 	// Calendars are Change Calendar names or ARNs the policy consults.
 	Calendars []string
 	// CreateOIDCProvider adds the provider to the CloudFormation snippet;
@@ -195,6 +203,10 @@ func For(o Options) (*Set, error) {
 		o.Prefix = "ferry"
 	}
 	o.Prefix = strings.Trim(o.Prefix, "/")
+	if o.OutputPrefix == "" {
+		o.OutputPrefix = o.Prefix + "/output"
+	}
+	o.OutputPrefix = strings.Trim(o.OutputPrefix, "/")
 	if !accountRe.MatchString(o.Account) {
 		bad("give the 12-digit account ID (aws sts get-caller-identity shows it)", "account %q is not an AWS account ID", o.Account)
 	}
@@ -241,6 +253,9 @@ func For(o Options) (*Set, error) {
 	if !prefixRe.MatchString(o.Prefix) || strings.Contains("/"+o.Prefix+"/", "/../") || strings.Contains("/"+o.Prefix+"/", "/./") {
 		bad("use ssm.prefix from ferry.yml", "prefix %q is not allowed", o.Prefix)
 	}
+	if !prefixRe.MatchString(o.OutputPrefix) || strings.Contains("/"+o.OutputPrefix+"/", "/../") || strings.Contains("/"+o.OutputPrefix+"/", "/./") {
+		bad("use ssm.output_prefix from ferry.yml", "output prefix %q is not allowed", o.OutputPrefix)
+	}
 	for _, c := range o.Calendars {
 		if !calendarRe.MatchString(c) {
 			bad("give the Change Calendar's name or ARN", "calendar %q is not a document name or ARN", c)
@@ -271,7 +286,7 @@ func For(o Options) (*Set, error) {
 		Effect: "Allow", Principal: map[string]string{"Service": "ec2.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
 	}}}
 	s.InstancePolicy = Policy{Version: "2012-10-17", Statement: []Statement{
-		{Sid: "CommandOutput", Effect: "Allow", Action: []string{"s3:PutObject"}, Resource: []string{s3ARN(o, o.Prefix+"/output/*")}},
+		{Sid: "CommandOutput", Effect: "Allow", Action: []string{"s3:PutObject"}, Resource: []string{s3ARN(o, o.OutputPrefix+"/*")}},
 		{Sid: "OutputBucketEncryption", Effect: "Allow", Action: []string{"s3:GetEncryptionConfiguration"}, Resource: []string{s3ARN(o, "")}},
 	}}
 	s.InstanceManagedPolicies = []string{strings.Replace(InstanceCorePolicy, "arn:aws:", "arn:"+o.Partition+":", 1)}
@@ -367,6 +382,11 @@ func deployPolicy(o Options) Policy {
 	}
 	st = append(st, Statement{Sid: "WhoAmI", Effect: "Allow", Action: []string{"sts:GetCallerIdentity"}, Resource: []string{"*"}})
 	st = append(st, Statement{Sid: "ObjectsUnderThePrefix", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{s3ARN(o, o.Prefix+"/*")}})
+	if !strings.HasPrefix(o.OutputPrefix+"/", o.Prefix+"/") {
+		// The commands' output outside PREFIX/ (ssm-logs/ENV): ferry
+		// reads it whole when SSM's answer cuts it.
+		st = append(st, Statement{Sid: "ReadCommandOutput", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{s3ARN(o, o.OutputPrefix+"/*")}})
+	}
 	op := "StringLikeIfExists"
 	if o.PrefixBoundListing {
 		op = "StringLike"

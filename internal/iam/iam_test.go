@@ -148,6 +148,25 @@ func TestInstanceRole(t *testing.T) {
 	if s.InstanceTrust.Statement[0].Principal["Service"] != "ec2.amazonaws.com" {
 		t.Errorf("instance trust %+v", s.InstanceTrust)
 	}
+	for _, st := range s.DeployPolicy.Statement {
+		if st.Sid == "ReadCommandOutput" {
+			t.Errorf("output under the prefix granted twice: %+v", st)
+		}
+	}
+
+	// ferry.yml's default, the SOP's layout: the output outside PREFIX/,
+	// written by the servers, read by the deploy role.
+	o := opts()
+	o.OutputPrefix = "ssm-logs/production/"
+	if s, err = For(o); err != nil {
+		t.Fatal(err)
+	}
+	if out := statement(t, s.InstancePolicy, "CommandOutput"); strings.Join(out.Resource, ",") != "arn:aws:s3:::billing-deploy/ssm-logs/production/*" {
+		t.Errorf("output %+v", out)
+	}
+	if rd := statement(t, s.DeployPolicy, "ReadCommandOutput"); strings.Join(rd.Resource, ",") != "arn:aws:s3:::billing-deploy/ssm-logs/production/*" || strings.Join(rd.Action, ",") != "s3:GetObject" {
+		t.Errorf("reading the output %+v", rd)
+	}
 }
 
 func TestJSONAndCloudFormation(t *testing.T) {
@@ -212,6 +231,7 @@ func TestOptionsRefused(t *testing.T) {
 		"bucket":     func(o *Options) { o.Bucket = "Bad_Bucket" },
 		"prefix":     func(o *Options) { o.Prefix = "a/../b" },
 		"prefix wc":  func(o *Options) { o.Prefix = "ferry*" },
+		"output":     func(o *Options) { o.OutputPrefix = "ssm-logs/../x" },
 		"calendar":   func(o *Options) { o.Calendars = []string{"*"} },
 		"platform":   func(o *Options) { o.Platform = "macos" },
 		"partition":  func(o *Options) { o.Partition = "mars" },

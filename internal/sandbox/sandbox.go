@@ -68,7 +68,8 @@ type Options struct {
 
 // Sandbox is a running emulator and S3 server. Close stops both.
 type Sandbox struct {
-	// SSMEndpoint, S3Endpoint and STSEndpoint are http://127.0.0.1:<port> URLs.
+	// SSMEndpoint, S3Endpoint and STSEndpoint are http://127.0.0.1:<port>
+	// URLs (STS answers GetCallerIdentity alone, with CallerARN).
 	SSMEndpoint string
 	S3Endpoint  string
 	STSEndpoint string

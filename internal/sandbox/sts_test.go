@@ -19,8 +19,9 @@ import (
 
 // The sandbox's STS answers GetCallerIdentity to aws-sdk-go-v2 (through
 // the sandbox's configuration, as ferry doctor asks) and to the AWS CLI
-// with --endpoint-url, and refuses a key that is not the sandbox's as STS
-// refuses an unknown one.
+// with --endpoint-url, refuses a key that is not the sandbox's as STS
+// refuses an unknown one, and every other action with an error the SDK
+// understands.
 func TestSTSGetCallerIdentity(t *testing.T) {
 	t.Parallel()
 	sb, err := sandbox.Start(sandbox.Options{Root: t.TempDir()})
@@ -35,6 +36,10 @@ func TestSTSGetCallerIdentity(t *testing.T) {
 	}
 	if aws.ToString(out.Account) != sandbox.Account || aws.ToString(out.Arn) != sandbox.CallerARN || aws.ToString(out.UserId) == "" {
 		t.Errorf("GetCallerIdentity: %+v", out)
+	}
+
+	if _, err := sts.NewFromConfig(sb.AWSConfig()).GetSessionToken(ctx, &sts.GetSessionTokenInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 1 }); err == nil || !strings.Contains(err.Error(), "InvalidAction") {
+		t.Errorf("GetSessionToken: %v, want InvalidAction (the sandbox answers GetCallerIdentity alone)", err)
 	}
 
 	other := sb.AWSConfig()

@@ -88,6 +88,15 @@ type Deployment struct {
 	requiredContextsWasExplicit bool
 }
 
+// Approval is one review of a workflow run's deployment, as
+// GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals lists it.
+type Approval struct {
+	// State is approved or rejected.
+	State        string
+	Login        string
+	Environments []string
+}
+
 // Server is the fake. Its state methods are safe to call while it serves.
 type Server struct {
 	*httptest.Server
@@ -99,6 +108,7 @@ type Server struct {
 	teams        map[string]int64
 	environments map[string]*Environment
 	deployments  []*Deployment
+	approvals    map[int64][]Approval
 	nextID       int64
 	// FailNext, when set, answers the next matching request with this
 	// status (for the warning paths); "METHOD /path-prefix".
@@ -184,6 +194,16 @@ func (s *Server) AddDeployment(d Deployment) int64 {
 	return d.ID
 }
 
+// AddApproval records a review of run runID's deployment.
+func (s *Server) AddApproval(runID int64, a Approval) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.approvals == nil {
+		s.approvals = map[int64][]Approval{}
+	}
+	s.approvals[runID] = append(s.approvals[runID], a)
+}
+
 // route is one documented endpoint.
 type route struct {
 	method string
@@ -252,6 +272,7 @@ var (
 			"auto_inactive":   {kind: "boolean"},
 		}},
 		{method: "GET", path: regexp.MustCompile(`^/repos/` + seg + `/` + seg + `/deployments/([0-9]+)/statuses$`), handle: (*Server).listStatuses},
+		{method: "GET", path: regexp.MustCompile(`^/repos/` + seg + `/` + seg + `/actions/runs/([0-9]+)/approvals$`), handle: (*Server).listApprovals},
 	}
 	// queries are each GET endpoint's documented query parameters.
 	queries = map[string][]string{
@@ -827,6 +848,19 @@ func (s *Server) listStatuses(m []string, _ map[string][]string, _ map[string]an
 	out := []map[string]any{}
 	for i := len(d.Statuses) - 1; i >= 0; i-- {
 		out = append(out, map[string]any{"state": d.Statuses[i].State, "description": d.Statuses[i].Description})
+	}
+	return http.StatusOK, out
+}
+
+func (s *Server) listApprovals(m []string, _ map[string][]string, _ map[string]any) (int, any) {
+	id, _ := strconv.ParseInt(m[3], 10, 64)
+	out := []map[string]any{}
+	for _, a := range s.approvals[id] {
+		var envs []map[string]any
+		for _, e := range a.Environments {
+			envs = append(envs, map[string]any{"name": e})
+		}
+		out = append(out, map[string]any{"state": a.State, "comment": "", "environments": envs, "user": map[string]any{"login": a.Login}})
 	}
 	return http.StatusOK, out
 }

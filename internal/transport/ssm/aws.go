@@ -64,7 +64,8 @@ func sendRetryer() aws.Retryer {
 
 // newClients loads the SDK configuration the usual way (environment,
 // shared files, SSO, web identity, instance role) unless one is given.
-// AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_S3 are honoured by the loader;
+// AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_STS are
+// honoured by the loader;
 // with an endpoint override S3 is addressed path-style, as local S3
 // servers need.
 func newClients(ctx context.Context, opts Options) (*clients, error) {
@@ -108,10 +109,6 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	return cfg, nil
 }
 
-func newSTS(cfg aws.Config) *sts.Client {
-	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() })
-}
-
 func newSSM(cfg aws.Config) *awsssm.Client {
 	return awsssm.NewFromConfig(cfg, func(o *awsssm.Options) { o.Retryer = generalRetryer() })
 }
@@ -127,6 +124,10 @@ func newS3(cfg aws.Config) *s3.Client {
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 	})
+}
+
+func newSTS(cfg aws.Config) *sts.Client {
+	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.Retryer = generalRetryer() })
 }
 
 // apiCode is the error code of an AWS answer, or "".

@@ -20,6 +20,8 @@ type Services struct {
 	SSM    *awsssm.Client
 	STS    *sts.Client
 	Region string
+
+	c *clients // the transport's own set, which these fields are
 }
 
 // NewServices loads the configuration of region and profile (awsConfig,
@@ -27,22 +29,20 @@ type Services struct {
 // makes the clients; it fails, with the transport's hint, when there are
 // no usable credentials. It makes no call beyond retrieving those.
 func NewServices(ctx context.Context, region, profile string, awsConfig *aws.Config) (*Services, error) {
-	cfg, err := loadConfig(ctx, Options{Region: region, Profile: profile, AWSConfig: awsConfig})
+	c, err := newClients(ctx, Options{Region: region, Profile: profile, AWSConfig: awsConfig})
 	if err != nil {
 		return nil, err
 	}
-	return &Services{
-		S3: newS3(cfg), SSM: newSSM(cfg), STS: newSTS(cfg), Region: cfg.Region,
-	}, nil
+	return &Services{S3: c.s3, SSM: c.ssm, STS: c.sts, Region: c.region, c: c}, nil
 }
 
-// CallerARN is the ARN the credentials act as (sts:GetCallerIdentity),
-// asked once, within a few seconds: it names the AWS principal in the
-// audit record.
+// CallerARN is the ARN the credentials act as (sts:GetCallerIdentity, as
+// ferry doctor and ferry iam ask it), asked once, within a few seconds: it
+// names the AWS principal in the audit record.
 func (s *Services) CallerARN(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, arn, err := (&clients{sts: s.STS}).identity(ctx)
+	_, arn, err := s.c.identity(ctx)
 	return arn, err
 }
 
