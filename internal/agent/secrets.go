@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -89,27 +88,19 @@ func sealRun(rc *RunConfig) (*RunConfig, releaseSecrets) {
 	return &pub, sec
 }
 
-// urlCreds finds the password of a URL written into any text:
-// scheme://user:password@ (and a token alone: scheme://token@).
-var urlCreds = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@]*)(:[^/\s@]*)?@`)
-
 // redactURL replaces the password of every URL in s with ***, and a user
-// given without a password (a token) too.
+// given without a password (a token: scheme://token@) too.
 func redactURL(s string) string {
-	return urlCreds.ReplaceAllStringFunc(s, func(m string) string {
-		sub := urlCreds.FindStringSubmatch(m)
-		if sub[3] == "" {
-			if sub[2] == "" {
-				return m
+	return replaceURLCreds(s, func(scheme, user, pass string) string {
+		if pass == "" {
+			if user == "" {
+				return scheme + "@"
 			}
-			return sub[1] + "***@"
+			return scheme + "***@"
 		}
-		return sub[1] + sub[2] + ":***@"
+		return scheme + user + ":***@"
 	})
 }
-
-// secretName is a variable whose value is a secret however short it is.
-var secretName = regexp.MustCompile(`(?i)pass|secret|token|key|cred|auth|private|dsn|cookie|session|signature`)
 
 // minSecret is the shortest value of an ordinary variable that is
 // redacted: shorter ones (a port, "true", "1") would mangle every message
@@ -122,7 +113,7 @@ type redactor struct{ values []string }
 // addVars makes vars' values secret (see minSecret, secretName).
 func (r *redactor) addVars(vars map[string]string) {
 	for k, v := range vars {
-		if len(v) >= minSecret || (secretName.MatchString(k) && len(v) >= 3) {
+		if len(v) >= minSecret || (looksSecret(k) && len(v) >= 3) {
 			r.add(v)
 		}
 	}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/ferryhq/ferry/internal/supervise"
 )
@@ -19,7 +18,7 @@ type ServiceHostOptions struct {
 	Environment string
 }
 
-var serviceNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$`)
+var serviceNameRe = shape{first: alnum, rest: newClass("A-Za-z0-9_.-"), min: 1, max: 201} // ^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$
 
 // Validate refuses options the agent would never have written: the
 // command line of a service is editable by administrators, and the host

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -157,12 +156,12 @@ func ParseSpec(b []byte) (Spec, error) {
 }
 
 var (
-	hexSHA   = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
-	hex64    = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	varRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	toRe     = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
-	branchRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$`)
+	hexSHA   = shape{first: lowerHex, rest: lowerHex, min: 40, max: 64, lens: []int{40, 64}}           // ^([0-9a-f]{40}|[0-9a-f]{64})$
+	hex64    = shape{first: lowerHex, rest: lowerHex, min: 64, max: 64}                                // ^[0-9a-f]{64}$
+	nameRe   = shape{first: alnum, rest: newClass("A-Za-z0-9_.-"), min: 1, max: 63}                    // ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$
+	varRe    = shape{first: varFirst, rest: varRest, min: 1, max: 128}                                 // ^[A-Za-z_][A-Za-z0-9_]{0,127}$
+	toRe     = shape{first: alnum, rest: newClass("0-9A-Za-z-"), min: 4, max: 80}                      // ^[0-9A-Za-z][0-9A-Za-z-]{3,79}$
+	branchRe = shape{first: newClass("A-Za-z0-9_"), rest: newClass("A-Za-z0-9_./-"), min: 1, max: 255} // ^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$
 	maxValue = 4096
 )
 
