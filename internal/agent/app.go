@@ -144,7 +144,7 @@ func readEnvFile(path string) (map[string]string, error) {
 		line = strings.TrimPrefix(line, "export ")
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
-		if !ok || !varRe.MatchString(k) {
+		if !ok || !varRe().MatchString(k) {
 			return nil, fmt.Errorf("%s:%d: not a KEY=VALUE line", filepath.Base(path), i+1)
 		}
 		v = strings.TrimSpace(v)

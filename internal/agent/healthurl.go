@@ -2,16 +2,17 @@ package agent
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // healthVar is a ${NAME} placeholder in a health URL.
-var healthVar = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+var healthVar = text.Pattern(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // withoutHealthVars stands a digit in for each placeholder, so that a URL
 // like http://127.0.0.1:${PORT}/health can be checked for shape.
-func withoutHealthVars(raw string) string { return healthVar.ReplaceAllString(raw, "1") }
+func withoutHealthVars(raw string) string { return healthVar().ReplaceAllString(raw, "1") }
 
 // healthURL is release r's health URL with ${NAME} replaced by the app's
 // variable NAME (env file, then env:): servers that differ only in their
@@ -31,5 +32,5 @@ func (o *op) healthURL(r *Release) string {
 	for k, v := range run.Vars {
 		vars[k] = v
 	}
-	return healthVar.ReplaceAllStringFunc(raw, func(m string) string { return vars[m[2:len(m)-1]] })
+	return healthVar().ReplaceAllStringFunc(raw, func(m string) string { return vars[m[2:len(m)-1]] })
 }

@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/fslink"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Secrets: the values of env: may be secrets, and URLs carry credentials
@@ -91,13 +91,13 @@ func sealRun(rc *RunConfig) (*RunConfig, releaseSecrets) {
 
 // urlCreds finds the password of a URL written into any text:
 // scheme://user:password@ (and a token alone: scheme://token@).
-var urlCreds = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@]*)(:[^/\s@]*)?@`)
+var urlCreds = text.Pattern(`([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@]*)(:[^/\s@]*)?@`)
 
 // redactURL replaces the password of every URL in s with ***, and a user
 // given without a password (a token) too.
 func redactURL(s string) string {
-	return urlCreds.ReplaceAllStringFunc(s, func(m string) string {
-		sub := urlCreds.FindStringSubmatch(m)
+	return urlCreds().ReplaceAllStringFunc(s, func(m string) string {
+		sub := urlCreds().FindStringSubmatch(m)
 		if sub[3] == "" {
 			if sub[2] == "" {
 				return m
@@ -109,7 +109,7 @@ func redactURL(s string) string {
 }
 
 // secretName is a variable whose value is a secret however short it is.
-var secretName = regexp.MustCompile(`(?i)pass|secret|token|key|cred|auth|private|dsn|cookie|session|signature`)
+var secretName = text.Pattern(`(?i)pass|secret|token|key|cred|auth|private|dsn|cookie|session|signature`)
 
 // minSecret is the shortest value of an ordinary variable that is
 // redacted: shorter ones (a port, "true", "1") would mangle every message
@@ -122,7 +122,7 @@ type redactor struct{ values []string }
 // addVars makes vars' values secret (see minSecret, secretName).
 func (r *redactor) addVars(vars map[string]string) {
 	for k, v := range vars {
-		if len(v) >= minSecret || (secretName.MatchString(k) && len(v) >= 3) {
+		if len(v) >= minSecret || (secretName().MatchString(k) && len(v) >= 3) {
 			r.add(v)
 		}
 	}

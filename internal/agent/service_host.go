@@ -2,9 +2,9 @@ package agent
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/ferryhq/ferry/internal/supervise"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // ServiceHostOptions say which target a service host runs. They come from
@@ -19,7 +19,7 @@ type ServiceHostOptions struct {
 	Environment string
 }
 
-var serviceNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$`)
+var serviceNameRe = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$`)
 
 // Validate refuses options the agent would never have written: the
 // command line of a service is editable by administrators, and the host
@@ -31,10 +31,10 @@ func (o ServiceHostOptions) Validate() error {
 	if _, ok := homeRelative(o.Root); ok {
 		return fmt.Errorf("--root %s: a service needs an absolute root", o.Root)
 	}
-	if !serviceNameRe.MatchString(o.Name) {
+	if !serviceNameRe().MatchString(o.Name) {
 		return fmt.Errorf("--name %q is not a service name", o.Name)
 	}
-	if o.Environment != "" && !nameRe.MatchString(o.Environment) {
+	if o.Environment != "" && !nameRe().MatchString(o.Environment) {
 		return fmt.Errorf("--environment %q is not a valid name", o.Environment)
 	}
 	return nil

@@ -14,13 +14,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/ferryhq/ferry/internal/pyenv"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Protocol is the spec version this agent speaks; a spec of another
@@ -152,12 +152,12 @@ func ParseSpec(b []byte) (Spec, error) {
 }
 
 var (
-	hexSHA   = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
-	hex64    = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	varRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	toRe     = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
-	branchRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$`)
+	hexSHA   = text.Pattern(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+	hex64    = text.Pattern(`^[0-9a-f]{64}$`)
+	nameRe   = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	varRe    = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	toRe     = text.Pattern(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
+	branchRe = text.Pattern(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$`)
 	maxValue = 4096
 )
 
@@ -177,10 +177,10 @@ func (s Spec) Validate() error {
 	if err := checkRoot(s.Root); err != nil {
 		bad("root: %v", err)
 	}
-	if !nameRe.MatchString(s.App) {
+	if !nameRe().MatchString(s.App) {
 		bad("app %q is not a valid name", s.App)
 	}
-	if s.Environment != "" && !nameRe.MatchString(s.Environment) {
+	if s.Environment != "" && !nameRe().MatchString(s.Environment) {
 		bad("environment %q is not a valid name", s.Environment)
 	}
 	for name, v := range map[string]string{"deployer": s.Deployer, "run_url": s.RunURL} {
@@ -209,11 +209,11 @@ func (s Spec) Validate() error {
 		if err := checkSealedURL(s.Sealed.URL); err != nil {
 			bad("sealed.url: %v", err)
 		}
-		if !hex64.MatchString(s.Sealed.SHA256) {
+		if !hex64().MatchString(s.Sealed.SHA256) {
 			bad("sealed.sha256 must be 64 lowercase hex digits")
 		}
 	}
-	if s.To != "" && !toRe.MatchString(s.To) {
+	if s.To != "" && !toRe().MatchString(s.To) {
 		bad("to %q is not a SHA prefix or release ID", s.To)
 	}
 	if s.LockWait < 0 || s.LockWait > 24*time.Hour || s.LockTTL < 0 || s.LockTTL > 7*24*time.Hour {
@@ -231,7 +231,7 @@ func (s Spec) Validate() error {
 func (s Spec) validateApply() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !hexSHA.MatchString(s.SHA) {
+	if !hexSHA().MatchString(s.SHA) {
 		bad("sha %q is not a full commit SHA (40 or 64 lowercase hex digits)", s.SHA)
 	}
 	switch s.Source.Kind {
@@ -243,13 +243,13 @@ func (s Spec) validateApply() []error {
 		if err := checkURL(s.Source.URL, "http", "https", "file"); err != nil {
 			bad("source.url: %v", err)
 		}
-		if !hex64.MatchString(s.Source.SHA256) {
+		if !hex64().MatchString(s.Source.SHA256) {
 			bad("source.sha256 must be 64 lowercase hex digits")
 		}
 	default:
 		bad("source.kind %q is not git or archive", s.Source.Kind)
 	}
-	if s.Source.Ref != "" && !branchRe.MatchString(s.Source.Ref) || strings.Contains(s.Source.Ref, "..") || strings.HasSuffix(s.Source.Ref, ".lock") || strings.Contains(s.Source.Ref, "//") {
+	if s.Source.Ref != "" && !branchRe().MatchString(s.Source.Ref) || strings.Contains(s.Source.Ref, "..") || strings.HasSuffix(s.Source.Ref, ".lock") || strings.Contains(s.Source.Ref, "//") {
 		bad("source.ref %q is not a branch name", truncate(s.Source.Ref, 60))
 	}
 	if s.Source.Subdir != "" && s.Source.Subdir != "." {
@@ -294,7 +294,7 @@ func (s Spec) validateRun() []error {
 		bad("env has %d variables, more than 256", len(s.Vars))
 	}
 	for k, v := range s.Vars {
-		if !varRe.MatchString(k) {
+		if !varRe().MatchString(k) {
 			bad("env: %q is not a variable name", k)
 		}
 		// The value may be a secret: the error does not quote it.
@@ -325,7 +325,7 @@ func (s Spec) validateRun() []error {
 	if s.Health.Status < 100 || s.Health.Status > 599 {
 		bad("health.status %d is not an HTTP status", s.Health.Status)
 	}
-	if s.Health.VersionField != "" && !varRe.MatchString(s.Health.VersionField) {
+	if s.Health.VersionField != "" && !varRe().MatchString(s.Health.VersionField) {
 		bad("health.version_field %q is not a field name", s.Health.VersionField)
 	}
 	if s.Health.Deadline <= 0 || s.Health.Deadline > time.Hour || s.Health.Interval < 0 {

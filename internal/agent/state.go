@@ -163,7 +163,7 @@ func (s *State) check() error {
 	}
 	ids := map[string]bool{}
 	for _, r := range s.Releases {
-		if r.ID == "" || strings.ContainsAny(r.ID, `/\`) || r.ID == "." || r.ID == ".." || !hexSHA.MatchString(r.SHA) {
+		if r.ID == "" || strings.ContainsAny(r.ID, `/\`) || r.ID == "." || r.ID == ".." || !hexSHA().MatchString(r.SHA) {
 			return fmt.Errorf("release %q (sha %q) is not a release", r.ID, r.SHA)
 		}
 		ids[r.ID] = true
@@ -256,7 +256,7 @@ func rebuildState(l layout) *State {
 		}
 		b, err := os.ReadFile(filepath.Join(l.release(name), "REVISION"))
 		sha := strings.TrimSpace(string(b))
-		if err != nil || !hexSHA.MatchString(sha) {
+		if err != nil || !hexSHA().MatchString(sha) {
 			continue
 		}
 		r := Release{ID: name, SHA: sha, Status: StatusUnknown, Reason: "rebuilt from disk: its outcome was lost with state.json"}
