@@ -23,10 +23,11 @@ import (
 const slowPython = `#!/bin/sh
 case " $* " in
 *" -m venv "*)
-	mkdir -p "$3"
+	for d; do :; done # the venv's directory is the last argument
+	mkdir -p "$d"
 	sh -c 'echo $$ > "$0.grandchild"; exec sleep 600' "$MARKER" &
 	if [ -n "$ESCAPE" ]; then
-		(cd "$3" && setsid sh -c 'echo $$ > "$1.escaped"; sleep 600; :' "$3" "$MARKER" &)
+		(cd "$d" && setsid sh -c 'echo $$ > "$1.escaped"; sleep 600; :' "$d" "$MARKER" &)
 	fi
 	echo $$ > "$MARKER.child"
 	wait
