@@ -12,11 +12,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
+	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/version"
 )
 
@@ -48,6 +50,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "service" {
 		return serviceMain(args[1:], stderr)
+	}
+	if args[0] == emptyTrashOp && len(args) == 2 {
+		// Started by sweepAfter, detached: nobody reads its exit code.
+		agent.EmptyTrash(args[1])
+		return exitcode.OK
 	}
 	op := args[0]
 	fs := flag.NewFlagSet("ferry-agent "+op, flag.ContinueOnError)
@@ -98,5 +105,28 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	emit = resultOnly(emit)
 	res := agent.Run(ctx, spec, agent.Options{Emit: emit, Fault: os.Getenv("FERRY_AGENT_FAULT")})
 	enc.Encode(agent.Event{Event: agent.EventResult, Result: &res})
+	sweepAfter(spec.Root)
 	return res.ExitCode
+}
+
+// emptyTrashOp is the hidden command that removes what pruning moved
+// into ROOT/trash.
+const emptyTrashOp = "empty-trash"
+
+// sweepAfter starts, once the result is printed, a detached ferry-agent
+// that removes what pruning moved into the root's trash/, so that
+// neither this process's exit (which SSM and ferry wait for) nor the
+// next deploy waits for thousands of unlinks. A remover that dies or
+// cannot start leaves trash/ to the next prune.
+func sweepAfter(root string) {
+	root, err := agent.ResolveRoot(root)
+	if err != nil || !agent.TrashPending(root) {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	proc.Start(proc.Spec{Argv: []string{exe, emptyTrashOp, root}, Dir: root, Env: os.Environ(),
+		LogPath: filepath.Join(root, "shared", "logs", "trash.log")})
 }
