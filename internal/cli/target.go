@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/config"
@@ -28,6 +29,16 @@ type target struct {
 	root   string // absolute, for local targets
 	tr     transport.Transport
 	ci     gitrepo.CI
+	// who is the deployer, asked of git once (deployer).
+	who func() string
+}
+
+// deployer names who deploys (gitrepo's Deployer), asking git once.
+func (t *target) deployer() string {
+	if t.who == nil { // a target made by hand, in a test
+		return t.repo.Deployer(t.ci)
+	}
+	return t.who()
 }
 
 // resolveEnv picks the environment: the argument, or the one whose branch
@@ -67,6 +78,7 @@ func (c Common) resolveTarget(p *project, arg string, needRepo bool) (*target, e
 	} else if needRepo {
 		return nil, fail.New(exitcode.Usage, repoErr, "ferry deploys commits: run it inside the app's git repository")
 	}
+	t.who = sync.OnceValue(func() string { return t.repo.Deployer(t.ci) })
 	name, err := resolveEnv(cfg, arg, rp, c.CI)
 	if err != nil {
 		return nil, err
@@ -122,6 +134,6 @@ func (t *target) baseSpec(op string) agent.Spec {
 		Health: agent.HealthSpec{URL: c.Health.URL, Status: c.Health.Status, VersionField: c.Health.VersionField,
 			Deadline: c.Health.Deadline, Interval: c.Health.Interval},
 		StopTimeout: c.StopTimeout, KeepReleases: c.KeepReleases, KeepFailed: c.KeepFailed,
-		Deployer: t.repo.Deployer(t.ci), RunURL: t.ci.RunURL(), RunAs: t.env.RunAs,
+		Deployer: t.deployer(), RunURL: t.ci.RunURL(), RunAs: t.env.RunAs,
 	}
 }
