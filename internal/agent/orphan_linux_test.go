@@ -129,6 +129,9 @@ func strays(root string, app int) []string {
 		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		args := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(args, " empty-trash ") {
+			continue // the remover a finished deploy started: not the dead one's
+		}
 		if strings.HasPrefix(cwd, root) || strings.Contains(args, root) {
 			out = append(out, fmt.Sprintf("pid %d (cwd %s): %s", pid, cwd, args))
 		}

@@ -12,13 +12,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
-	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/version"
 )
 
@@ -112,21 +110,3 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // emptyTrashOp is the hidden command that removes what pruning moved
 // into ROOT/trash.
 const emptyTrashOp = "empty-trash"
-
-// sweepAfter starts, once the result is printed, a detached ferry-agent
-// that removes what pruning moved into the root's trash/, so that
-// neither this process's exit (which SSM and ferry wait for) nor the
-// next deploy waits for thousands of unlinks. A remover that dies or
-// cannot start leaves trash/ to the next prune.
-func sweepAfter(root string) {
-	root, err := agent.ResolveRoot(root)
-	if err != nil || !agent.TrashPending(root) {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	proc.Start(proc.Spec{Argv: []string{exe, emptyTrashOp, root}, Dir: root, Env: os.Environ(),
-		LogPath: filepath.Join(root, "shared", "logs", "trash.log")})
-}
