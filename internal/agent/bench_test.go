@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/testing/benchpair"
 )
 
 // BenchmarkDeploy measures a deploy of examples/hello with unchanged
@@ -158,4 +159,62 @@ func benchDeploy(b *testing.B, python string) {
 	for name, d := range steps {
 		b.ReportMetric(per(d), name+"-ms")
 	}
+}
+
+// BenchmarkPrune is a deploy (the ferry-agent binary, to its exit) whose
+// prune step removes a release of 10,000 files, against the same deploy
+// with nothing to prune, in interleaved pairs: ratio near 1 means
+// pruning costs the deploy nothing (its files go after the result, in a
+// detached process). prune-ms and plain-ms are the medians.
+func BenchmarkPrune(b *testing.B) {
+	s := newSite(b)
+	deploy := func(keep int) time.Duration {
+		spec := s.spec("apply", s.change(false))
+		spec.KeepReleases, spec.KeepFailed = keep, 1
+		var r agentRun
+		d := benchpair.Time(func() { r = runAgent(b, spec) })
+		if r.code != 0 {
+			b.Fatalf("deploy: %s", r)
+		}
+		return d
+	}
+	for i := 0; i < 3; i++ {
+		deploy(100)
+	}
+	// heavy fills the oldest release kept with 10,000 files: the next
+	// deploy with keep_releases 1 prunes it (with any newer ones beyond
+	// current, previous and one more, which are small).
+	heavy := func() {
+		st := s.state()
+		var oldest *agent.Release
+		for i := range st.Releases {
+			r := &st.Releases[i]
+			if !r.Pruned && r.ID != st.Current && r.ID != st.Previous && (oldest == nil || r.Created.Before(oldest.Created)) {
+				oldest = r
+			}
+		}
+		if oldest == nil {
+			b.Fatal("no release to prune")
+		}
+		for d := 0; d < 100; d++ {
+			dir := filepath.Join(s.root, "releases", oldest.ID, "data", fmt.Sprint(d))
+			os.MkdirAll(dir, 0o755)
+			for f := 0; f < 100; f++ {
+				os.WriteFile(filepath.Join(dir, fmt.Sprint(f)), []byte("x"), 0o644)
+			}
+		}
+	}
+	// Each deploy starts with trash/ empty: one started while the
+	// previous deploy's remover still runs shares the machine with it.
+	plain := func() time.Duration {
+		waitUntil(b, "the last trash to go", func() bool { return !agent.TrashPending(s.root) })
+		return deploy(100)
+	}
+	pruning := func() time.Duration {
+		heavy()
+		waitUntil(b, "the last trash to go", func() bool { return !agent.TrashPending(s.root) })
+		return deploy(1)
+	}
+	base, subj := benchpair.Pairs(b, plain, pruning)
+	benchpair.Report(b, "plain", base, "prune", subj)
 }

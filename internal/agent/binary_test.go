@@ -60,7 +60,7 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 
 // site is a repository and a deployment root driven through the agent binary.
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	repo   string
 	root   string
 	wheels string
@@ -68,7 +68,7 @@ type site struct {
 	n      int
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	need(t, "git")
 	need(t, "python3")
 	base := t.TempDir()
@@ -147,7 +147,7 @@ type agentRun struct {
 }
 
 // runAgent runs the binary to completion.
-func runAgent(t *testing.T, spec agent.Spec, env ...string) agentRun {
+func runAgent(t testing.TB, spec agent.Spec, env ...string) agentRun {
 	t.Helper()
 	enc, err := spec.Encode()
 	if err != nil {
@@ -156,7 +156,7 @@ func runAgent(t *testing.T, spec agent.Spec, env ...string) agentRun {
 	return runAgentArgs(t, []string{spec.Op, "--spec-b64", enc}, env...)
 }
 
-func runAgentArgs(t *testing.T, args []string, env ...string) agentRun {
+func runAgentArgs(t testing.TB, args []string, env ...string) agentRun {
 	t.Helper()
 	cmd := exec.Command(agentBin, args...)
 	cmd.Env = append(os.Environ(), env...)

@@ -26,13 +26,13 @@ func releaseID(sha string, t time.Time) string {
 }
 
 // apply runs deployPlan. The interpreter is asked its version while the
-// lock and the fetch run: through a version manager's shim that costs a
-// tenth of a second.
+// lock and the fetch run (through a version manager's shim that costs a
+// tenth of a second), or its answer is remembered (probecache.go).
 func (o *op) apply(ctx context.Context) string {
 	o.probe = make(chan probed, 1)
 	if o.spec.Python != NoPython {
 		go func() {
-			v, err := pyenv.Version(ctx, o.spec.Python)
+			v, err := o.probeVersion(ctx, o.spec.Python)
 			o.probe <- probed{v, err}
 		}()
 	}

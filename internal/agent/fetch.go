@@ -119,13 +119,12 @@ func fetchOnly(ctx context.Context, repo string, src Source, sha string) error {
 // exportCommit verifies sha names a commit of repo and writes its app
 // directory into dst.
 func exportCommit(ctx context.Context, repo string, src Source, sha, dst string) error {
-	var out strings.Builder
-	if err := git(ctx, repo, &out, "rev-parse", "--verify", "--quiet", sha+"^{commit}"); err != nil || strings.TrimSpace(out.String()) != sha {
-		return fmt.Errorf("commit %s is not in %s", sha, repo)
-	}
-	tree := sha
+	// One git call: ^{commit} makes archive refuse anything but a commit
+	// (the spec's SHA is full, so it names itself); only a failure asks
+	// why, for the message.
+	tree := sha + "^{commit}"
 	if src.Subdir != "" && src.Subdir != "." {
-		tree = sha + ":" + filepath.ToSlash(src.Subdir)
+		tree += ":" + filepath.ToSlash(src.Subdir)
 	}
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
@@ -147,6 +146,10 @@ func exportCommit(ctx context.Context, repo string, src Source, sha, dst string)
 		return fmt.Errorf("export %s: %w", text.Short(sha), xerr)
 	}
 	if gerr != nil {
+		var out strings.Builder
+		if err := git(ctx, repo, &out, "rev-parse", "--verify", "--quiet", sha+"^{commit}"); err != nil || strings.TrimSpace(out.String()) != sha {
+			return fmt.Errorf("commit %s is not in %s", sha, repo)
+		}
 		return fmt.Errorf("export %s: %w", text.Short(sha), gerr)
 	}
 	return nil

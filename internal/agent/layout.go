@@ -23,6 +23,7 @@ func (l layout) lock() string             { return filepath.Join(l.root, "lock")
 func (l layout) run() string              { return filepath.Join(l.root, "run") }
 func (l layout) pidFile() string          { return filepath.Join(l.root, "run", "app.pid") }
 func (l layout) bin() string              { return filepath.Join(l.root, "bin") }
+func (l layout) trash() string            { return filepath.Join(l.root, "trash") }
 func (l layout) appLog(id string) string {
 	return filepath.Join(l.root, "shared", "logs", "app-"+id+".log")
 }

@@ -23,10 +23,11 @@ import (
 const slowPython = `#!/bin/sh
 case " $* " in
 *" -m venv "*)
-	mkdir -p "$3"
+	for d; do :; done # the venv's directory is the last argument
+	mkdir -p "$d"
 	sh -c 'echo $$ > "$0.grandchild"; exec sleep 600' "$MARKER" &
 	if [ -n "$ESCAPE" ]; then
-		(cd "$3" && setsid sh -c 'echo $$ > "$1.escaped"; sleep 600; :' "$3" "$MARKER" &)
+		(cd "$d" && setsid sh -c 'echo $$ > "$1.escaped"; sleep 600; :' "$d" "$MARKER" &)
 	fi
 	echo $$ > "$MARKER.child"
 	wait
@@ -128,6 +129,9 @@ func strays(root string, app int) []string {
 		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		args := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(args, " empty-trash ") {
+			continue // the remover a finished deploy started: not the dead one's
+		}
 		if strings.HasPrefix(cwd, root) || strings.Contains(args, root) {
 			out = append(out, fmt.Sprintf("pid %d (cwd %s): %s", pid, cwd, args))
 		}

@@ -83,3 +83,52 @@ func TestPruneKeepsWhatItShould(t *testing.T) {
 		t.Fatal("pruning touched the serving release")
 	}
 }
+
+// Pruning moves what goes into trash/ with one rename each, before the
+// result; the files are removed afterwards by a detached ferry-agent, so
+// the deploy's exit never waits for them. A release the state says was
+// pruned but that a crash left in releases/ is moved by the next prune.
+func TestPruneRemovesAfterTheResult(t *testing.T) {
+	s := newSite(t)
+	deploy := func() agentRun {
+		spec := s.spec("apply", s.change(false))
+		spec.KeepReleases, spec.KeepFailed = 1, 1
+		r := runAgent(t, spec)
+		if r.code != 0 {
+			t.Fatalf("deploy: %s", r)
+		}
+		return r
+	}
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, deploy().result.Release)
+	}
+	// current, previous and one more are kept: nothing pruned yet.
+	st := s.state()
+	for _, r := range st.Releases {
+		if r.Pruned {
+			t.Fatalf("%s pruned too early", r.ID)
+		}
+	}
+	// A crash after the save but before the rename: the state says
+	// pruned, the directory is still there.
+	ids = append(ids, deploy().result.Release)
+	waitUntil(t, "trash/ to be emptied after the result", func() bool { return !agent.TrashPending(s.root) })
+	if _, err := os.Stat(filepath.Join(s.root, "releases", ids[0])); !os.IsNotExist(err) {
+		t.Fatalf("the oldest release must be gone from releases/: %v", err)
+	}
+	os.MkdirAll(filepath.Join(s.root, "releases", ids[0], "app"), 0o755)
+	ids = append(ids, deploy().result.Release)
+	for _, id := range ids[:2] {
+		if _, err := os.Stat(filepath.Join(s.root, "releases", id)); !os.IsNotExist(err) {
+			t.Errorf("pruned release %s is still in releases/: %v", id, err)
+		}
+	}
+	waitUntil(t, "trash/ to be emptied after the result", func() bool { return !agent.TrashPending(s.root) })
+	for _, r := range s.state().Releases {
+		_, err := os.Stat(filepath.Join(s.root, "releases", r.ID))
+		if r.Pruned != os.IsNotExist(err) {
+			t.Errorf("release %s: pruned=%v but directory present=%v", r.ID, r.Pruned, err == nil)
+		}
+	}
+}

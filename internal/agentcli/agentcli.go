@@ -49,6 +49,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if args[0] == "service" {
 		return serviceMain(args[1:], stderr)
 	}
+	if args[0] == emptyTrashOp && len(args) == 2 {
+		// Started by sweepAfter, detached: nobody reads its exit code.
+		agent.EmptyTrash(args[1])
+		return exitcode.OK
+	}
 	op := args[0]
 	fs := flag.NewFlagSet("ferry-agent "+op, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -98,5 +103,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	emit = resultOnly(emit)
 	res := agent.Run(ctx, spec, agent.Options{Emit: emit, Fault: os.Getenv("FERRY_AGENT_FAULT")})
 	enc.Encode(agent.Event{Event: agent.EventResult, Result: &res})
+	sweepAfter(spec.Root)
 	return res.ExitCode
 }
+
+// emptyTrashOp is the hidden command that removes what pruning moved
+// into ROOT/trash.
+const emptyTrashOp = "empty-trash"

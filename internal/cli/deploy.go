@@ -2,13 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // DeployOptions are ferry deploy's.
@@ -94,11 +94,11 @@ func checkLockWait(d time.Duration) error {
 
 // toRe is what the agent accepts as a release to roll back to: a SHA
 // prefix of at least 4 characters, or a release ID.
-var toRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
+var toRe = text.Pattern(`^[0-9A-Za-z][0-9A-Za-z-]{3,79}$`)
 
 // checkTo refuses a --to the agent would refuse, before anything is sent.
 func checkTo(to string) error {
-	if to != "" && !toRe.MatchString(to) {
+	if to != "" && !toRe().MatchString(to) {
 		return fail.Usage(fmt.Errorf("--to %q is not a SHA prefix or release ID", to), "give at least 4 characters of a commit SHA, or a release ID from ferry releases ENV")
 	}
 	return nil

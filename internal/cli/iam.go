@@ -89,7 +89,7 @@ func runIAM(opts *IAMOptions) error {
 		}
 	}
 	platform := iam.Windows
-	if !windowsRoot.MatchString(t.env.Root) {
+	if !windowsRoot().MatchString(t.env.Root) {
 		platform = iam.Linux
 	}
 	set, err := iam.For(iam.Options{Account: account, Region: s.Region, Repository: r.String(), Environment: t.name, App: t.cfg.App,

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/github"
 	"github.com/ferryhq/ferry/internal/gitrepo"
+	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/version"
 	"github.com/ferryhq/ferry/internal/workflows"
 )
@@ -360,21 +360,21 @@ func newFerryYML(opts *InitOptions, appDir string) ([]byte, []string, error) {
 	return b.Bytes(), notes, nil
 }
 
-var plainScalar = regexp.MustCompile(`^[A-Za-z0-9_./~:=+-][A-Za-z0-9_./~:=+ ,-]*$`)
+var plainScalar = text.Pattern(`^[A-Za-z0-9_./~:=+-][A-Za-z0-9_./~:=+ ,-]*$`)
 
 // yamlScalar is s as a YAML scalar: plain when it is safe, else single-quoted.
 func yamlScalar(s string) string {
-	if plainScalar.MatchString(s) && !strings.Contains(s, ": ") && !strings.HasSuffix(s, ":") {
+	if plainScalar().MatchString(s) && !strings.Contains(s, ": ") && !strings.HasSuffix(s, ":") {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-var appNameBad = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+var appNameBad = text.Pattern(`[^A-Za-z0-9_.-]+`)
 
 // appName is the directory's name as an app name.
 func appName(dir string) string {
-	n := strings.Trim(appNameBad.ReplaceAllString(filepath.Base(dir), "-"), "-.")
+	n := strings.Trim(appNameBad().ReplaceAllString(filepath.Base(dir), "-"), "-.")
 	if n == "" {
 		return "app"
 	}
@@ -410,10 +410,10 @@ func hasInstanceDir(dir string) bool {
 
 // downloadURLRe finds the ferry action's download-url in a workflow
 // ferry init wrote.
-var downloadURLRe = regexp.MustCompile(`(?m)^\s+download-url: "([^"]+)"$`)
+var downloadURLRe = text.Pattern(`(?m)^\s+download-url: "([^"]+)"$`)
 
 // windowsRoot is a drive-letter path.
-var windowsRoot = regexp.MustCompile(`^[A-Za-z]:[\\/]`)
+var windowsRoot = text.Pattern(`^[A-Za-z]:[\\/]`)
 
 // model is the pipeline for cfg: its environments with their branches,
 // the servers' platform (the flag, else the roots' kind), this ferry's
@@ -425,7 +425,7 @@ func (opts *InitOptions) model(cfg *config.Config, top, cfgRel string) (workflow
 		e := cfg.Environments[name]
 		if platform == "" && e.Target == config.TargetSSM {
 			platform = "linux"
-			if windowsRoot.MatchString(e.Root) {
+			if windowsRoot().MatchString(e.Root) {
 				platform = "windows"
 			}
 		}
@@ -457,7 +457,7 @@ func (opts *InitOptions) model(cfg *config.Config, top, cfgRel string) (workflow
 	if m.FerryDownloadURL == "" {
 		// A mirror given once is kept, as the pins are.
 		if b, err := os.ReadFile(filepath.Join(top, filepath.FromSlash(workflows.CheckPath))); err == nil {
-			if sm := downloadURLRe.FindSubmatch(b); sm != nil {
+			if sm := downloadURLRe().FindSubmatch(b); sm != nil {
 				m.FerryDownloadURL = string(sm[1])
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
@@ -91,14 +92,24 @@ func (o *operation) planDeploy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sha, err := t.repo.Resolve(o.ref)
-	if err != nil {
-		return fail.New(exitcode.Usage, err, "give --ref a branch, tag or commit SHA that exists locally (git fetch first?)")
+	// The repository's answers do not depend on one another: asked at
+	// once, they cost about one git call's time instead of three.
+	var sha string
+	var dirty []string
+	var rerr, derr error
+	var asked sync.WaitGroup
+	asked.Go(func() { sha, rerr = t.repo.Resolve(o.ref) })
+	asked.Go(func() { t.deployer() }) // remembered for the spec
+	if o.ref == "HEAD" {
+		asked.Go(func() { dirty, derr = t.repo.Dirty() })
+	}
+	asked.Wait()
+	if rerr != nil {
+		return fail.New(exitcode.Usage, rerr, "give --ref a branch, tag or commit SHA that exists locally (git fetch first?)")
 	}
 	if o.ref == "HEAD" {
-		dirty, err := t.repo.Dirty()
-		if err != nil {
-			return err
+		if derr != nil {
+			return derr
 		}
 		if len(dirty) > 0 {
 			return fail.New(exitcode.Usage, fmt.Errorf("uncommitted changes are not deployable: %s", strings.Join(first(dirty, 5), ", ")),

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/ferryhq/ferry/internal/config"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // What ferry writes never shows a secret: the values of the app's
@@ -34,7 +34,7 @@ const redacted = "***"
 const minSecret = 6
 
 // secretName is a variable whose value is a secret however short it is.
-var secretName = regexp.MustCompile(`(?i)pass|secret|token|key|cred|auth|private|dsn|cookie|session|signature`)
+var secretName = text.Pattern(`(?i)pass|secret|token|key|cred|auth|private|dsn|cookie|session|signature`)
 
 // redactor holds the secrets of one run.
 type redactor struct {
@@ -65,10 +65,10 @@ func (r *redactor) addConfig(cfg *config.Config) {
 
 func (r *redactor) addVars(vars map[string]string, names []string) {
 	for k, v := range vars {
-		if slices.Contains(names, v) && !secretName.MatchString(k) {
+		if slices.Contains(names, v) && !secretName().MatchString(k) {
 			continue
 		}
-		if len(v) >= minSecret || (secretName.MatchString(k) && len(v) >= 3) {
+		if len(v) >= minSecret || (secretName().MatchString(k) && len(v) >= 3) {
 			r.add(v)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/config"
@@ -34,6 +35,16 @@ type target struct {
 	// chain, made once by the first command step that needs them.
 	svc     *ssm.Services
 	records *recordstore.Store
+	// who is the deployer, asked of git once (deployer).
+	who func() string
+}
+
+// deployer names who deploys (gitrepo's Deployer), asking git once.
+func (t *target) deployer() string {
+	if t.who == nil { // a target made by hand, in a test
+		return t.repo.Deployer(t.ci)
+	}
+	return t.who()
 }
 
 // resolveEnv picks the environment: the argument, or the one whose branch
@@ -73,6 +84,7 @@ func (c Common) resolveTarget(p *project, arg string, needRepo bool) (*target, e
 	} else if needRepo {
 		return nil, fail.New(exitcode.Usage, repoErr, "ferry deploys commits: run it inside the app's git repository")
 	}
+	t.who = sync.OnceValue(func() string { return t.repo.Deployer(t.ci) })
 	name, err := resolveEnv(cfg, arg, rp, c.CI)
 	if err != nil {
 		return nil, err
@@ -128,6 +140,6 @@ func (t *target) baseSpec(op string) agent.Spec {
 		Health: agent.HealthSpec{URL: c.Health.URL, Status: c.Health.Status, VersionField: c.Health.VersionField,
 			Deadline: c.Health.Deadline, Interval: c.Health.Interval, Watch: c.Health.Watch, WatchFailures: c.Health.WatchFailures},
 		StopTimeout: c.StopTimeout, KeepReleases: c.KeepReleases, KeepFailed: c.KeepFailed,
-		Deployer: t.repo.Deployer(t.ci), RunURL: t.ci.RunURL(), RunAs: t.env.RunAs,
+		Deployer: t.deployer(), RunURL: t.ci.RunURL(), RunAs: t.env.RunAs,
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/ferryhq/ferry/internal/gates"
 	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/policy"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // FileName is the configuration file ferry looks for.
@@ -229,8 +229,8 @@ func displayName(name string) string {
 }
 
 var (
-	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+	yamlLine      = text.Pattern(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = text.Pattern(`^yaml: unknown anchor '(.*)' referenced$`)
 )
 
 // yamlSyntax locates a parse error: yaml.v3 names the line of most, and
@@ -238,11 +238,11 @@ var (
 // the text instead.
 func yamlSyntax(name string, data []byte, err error) problem {
 	p := problem{File: name, Message: err.Error(), Hint: "check the indentation and quoting around that line"}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 		fmt.Sscan(m[1], &p.Line)
 		p.Col = 1
 		p.Message = m[2]
-	} else if m := unknownAnchor.FindStringSubmatch(err.Error()); m != nil {
+	} else if m := unknownAnchor().FindStringSubmatch(err.Error()); m != nil {
 		p.Line, p.Col = findAlias(data, m[1])
 		p.Message = fmt.Sprintf("unknown anchor %q: the alias *%s names no anchor defined before it", m[1], m[1])
 		p.Hint = "define the anchor (&" + m[1] + ") on a value above this line, or fix the alias's name"
@@ -417,20 +417,20 @@ func (k *checker) addFor(paths []string, at, hint, format string, args ...any) {
 }
 
 var (
-	appName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	envName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
-	varName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	instance = regexp.MustCompile(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
+	appName  = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	envName  = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+	varName  = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	instance = text.Pattern(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
 )
 
 // healthVar is a ${NAME} placeholder in health.url.
-var healthVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
+var healthVar = text.Pattern(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func (c *Config) validate() []error {
 	k := &checker{c: c}
 	if c.App == "" {
 		k.add("app", "add a line such as `app: billing` at the top", "app is required")
-	} else if !appName.MatchString(c.App) {
+	} else if !appName().MatchString(c.App) {
 		k.add("app", "use letters, digits, '.', '_' and '-' (at most 63)", "app %q is not a valid name", c.App)
 	}
 	if c.Dir != "." {
@@ -460,13 +460,13 @@ func (c *Config) validate() []error {
 	}
 	c.validateVars(k, "env", c.Env)
 	// ${NAME} takes a variable of the app (env file, then env:) on each server.
-	if err := checkURL(healthVar.ReplaceAllString(c.Health.URL, "1"), "http", "https"); err != nil {
+	if err := checkURL(healthVar().ReplaceAllString(c.Health.URL, "1"), "http", "https"); err != nil {
 		k.add("health.url", "for example http://127.0.0.1:8000/health", "health.url %v", err)
 	}
 	if c.Health.Status < 100 || c.Health.Status > 599 {
 		k.add("health.status", "an HTTP status code such as 200", "health.status %d is not an HTTP status", c.Health.Status)
 	}
-	if c.Health.VersionField != "" && !varName.MatchString(c.Health.VersionField) {
+	if c.Health.VersionField != "" && !varName().MatchString(c.Health.VersionField) {
 		k.add("health.version_field", "name a top-level JSON field such as version", "health.version_field %q is not a field name", c.Health.VersionField)
 	}
 	if c.Health.Deadline > time.Hour {
@@ -516,7 +516,7 @@ func (c *Config) validate() []error {
 	for _, name := range c.EnvironmentNames() {
 		e := c.Environments[name]
 		p := "environments." + name
-		if !envName.MatchString(name) {
+		if !envName().MatchString(name) {
 			k.add(p+"#key", "use letters, digits, '_' and '-'", "environment name %q is not valid", name)
 		}
 		if e.Branch != "" {
@@ -577,7 +577,7 @@ func (c *Config) validateStart(k *checker) {
 // agent will. A value is never repeated in a message: it may be a secret.
 func (c *Config) validateVars(k *checker, path string, vars map[string]string) {
 	for _, name := range sortedKeys(vars) {
-		if !varName.MatchString(name) {
+		if !varName().MatchString(name) {
 			k.add(path+"."+name+"#key", "variable names are letters, digits and underscores, not starting with a digit (at most 128)", "env: %q is not a valid variable name", name)
 		}
 		if err := plain(vars[name], maxValue); err != nil {
@@ -610,7 +610,7 @@ func (c *Config) validateSSM(k *checker, p string, e *Environment) {
 	switch {
 	case s.Region == "":
 		k.add(sp, "add region: us-east-1 (or your region)", "ssm.region is required")
-	case !regionRe.MatchString(s.Region):
+	case !regionRe().MatchString(s.Region):
 		k.add(sp+".region", "a Region code such as eu-west-1 or us-east-2 (aws ec2 describe-regions lists them)", "ssm.region %q is not a Region code", s.Region)
 	}
 	if s.Bucket == "" {
@@ -630,7 +630,7 @@ func (c *Config) validateSSM(k *checker, p string, e *Environment) {
 	seen := map[string]int{}
 	for i, id := range s.InstanceIDs {
 		at := fmt.Sprintf("%s.instance_ids[%d]", sp, i)
-		if !instance.MatchString(id) {
+		if !instance().MatchString(id) {
 			k.add(at, "instance IDs look like i-0123456789abcdef0 (managed nodes: mi- and 17 hex digits)", "%q is not an instance ID", id)
 		}
 		if first, dup := seen[id]; dup {
@@ -641,19 +641,19 @@ func (c *Config) validateSSM(k *checker, p string, e *Environment) {
 	}
 	for _, key := range sortedKeys(s.Tags) {
 		switch v := s.Tags[key]; {
-		case !tagKeyRe.MatchString(key):
+		case !tagKeyRe().MatchString(key):
 			k.add(sp+".tags."+key+"#key", "tag keys are 1 to 128 letters, digits, spaces and _ . : / = + - @", "tag key %q is not valid", key)
 		case v == "" || len(v) > 256:
 			k.add(sp+".tags."+key, "tag values have 1 to 256 characters", "tag %s: the value must have 1 to 256 characters", key)
 		}
 	}
-	if !maxConcurrencyRe.MatchString(s.Rollout.MaxConcurrency) || len(s.Rollout.MaxConcurrency) > 7 {
+	if !maxConcurrencyRe().MatchString(s.Rollout.MaxConcurrency) || len(s.Rollout.MaxConcurrency) > 7 {
 		k.add(sp+".rollout.max_concurrency", `a number of servers from 1 ("2") or a percentage from 1% to 100% ("25%"), at most 7 characters`, "max_concurrency %q is not valid", s.Rollout.MaxConcurrency)
 	}
-	if !maxErrorsRe.MatchString(s.Rollout.MaxErrors) || len(s.Rollout.MaxErrors) > 7 {
+	if !maxErrorsRe().MatchString(s.Rollout.MaxErrors) || len(s.Rollout.MaxErrors) > 7 {
 		k.add(sp+".rollout.max_errors", `a number of servers from 0 ("0") or a percentage from 0% to 100% ("10%"), at most 7 characters`, "max_errors %q is not valid", s.Rollout.MaxErrors)
 	}
-	if s.Document != "" && !documentRe.MatchString(s.Document) {
+	if s.Document != "" && !documentRe().MatchString(s.Document) {
 		k.add(sp+".document", "a document name or ARN: 3 to 128 letters, digits and _ - . : /", "ssm.document %q is not a document name", s.Document)
 	}
 	switch s.Source {

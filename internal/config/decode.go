@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // problem is one thing wrong in a configuration file, located where a
@@ -58,13 +58,13 @@ func joinProblems(errs []error) error {
 
 // position is where an error's message says it is (FILE:LINE:COL: …), so
 // that problems found by different passes are reported in file order.
-var position = regexp.MustCompile(`^.*?:(\d+):(\d+): `)
+var position = text.Pattern(`^.*?:(\d+):(\d+): `)
 
 // sortByPosition orders errs by the line and column their messages
 // start with; errors without one keep their place after those before them.
 func sortByPosition(errs []error) {
 	key := func(e error) (int, int, bool) {
-		m := position.FindStringSubmatch(e.Error())
+		m := position().FindStringSubmatch(e.Error())
 		if m == nil {
 			return 0, 0, false
 		}

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // What the agent and AWS refuse, checked here first, so that a mistake in
@@ -246,14 +247,14 @@ func checkRepository(raw string) (string, error) {
 
 // urlCreds is the credentials part of a URL written into any text:
 // scheme://user:password@ or scheme://token@.
-var urlCreds = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@"'<>]*)(:[^/\s@"'<>]*)?@`)
+var urlCreds = text.Pattern(`([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@"'<>]*)(:[^/\s@"'<>]*)?@`)
 
 // RedactURL hides the credentials of every URL in s, as the agent does:
 // a password becomes ***, and so does a user given without a password
 // (often a token). Names elsewhere in s stay.
 func RedactURL(s string) string {
-	return urlCreds.ReplaceAllStringFunc(s, func(m string) string {
-		sub := urlCreds.FindStringSubmatch(m)
+	return urlCreds().ReplaceAllStringFunc(s, func(m string) string {
+		sub := urlCreds().FindStringSubmatch(m)
 		switch {
 		case sub[3] != "":
 			return sub[1] + sub[2] + ":***@"
@@ -269,17 +270,17 @@ func RedactURL(s string) string {
 var (
 	// regionRe is a Region's form: us-east-1, eu-west-3, ap-southeast-4,
 	// us-gov-west-1, cn-north-1, us-isob-east-1.
-	regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+){1,2}-[0-9]{1,2}$`)
+	regionRe = text.Pattern(`^[a-z]{2}(-[a-z]+){1,2}-[0-9]{1,2}$`)
 	// documentRe is SendCommand's DocumentName pattern (a name or an ARN).
-	documentRe = regexp.MustCompile(`^[a-zA-Z0-9_\-.:/]{3,128}$`)
+	documentRe = text.Pattern(`^[a-zA-Z0-9_\-.:/]{3,128}$`)
 	// maxConcurrencyRe and maxErrorsRe are SendCommand's patterns (at most 7 characters).
-	maxConcurrencyRe = regexp.MustCompile(`^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
-	maxErrorsRe      = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
+	maxConcurrencyRe = text.Pattern(`^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
+	maxErrorsRe      = text.Pattern(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
 	// tagKeyRe is what a tag key may hold for the tag:Key filters and targets.
-	tagKeyRe = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$`)
+	tagKeyRe = text.Pattern(`^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$`)
 	// prefixRe is a key prefix of plain path segments.
-	prefixRe = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
-	bucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
+	prefixRe = text.Pattern(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+	bucketRe = text.Pattern(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
 )
 
 // checkBucket applies S3's naming rules for general purpose buckets.
@@ -287,7 +288,7 @@ func checkBucket(b string) error {
 	switch {
 	case len(b) < 3 || len(b) > 63:
 		return fmt.Errorf("is %d characters; bucket names have 3 to 63", len(b))
-	case !bucketRe.MatchString(b):
+	case !bucketRe().MatchString(b):
 		return errors.New("may hold only lowercase letters, digits, '.' and '-', and must begin and end with a letter or digit")
 	case strings.Contains(b, ".."):
 		return errors.New("must not contain two adjacent periods")

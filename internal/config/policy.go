@@ -73,7 +73,7 @@ func (c *Config) validatePolicy(k *checker) {
 // segments, of at most 400 characters.
 func keyPrefixOK(prefix string) bool {
 	p := strings.Trim(prefix, "/")
-	return prefixRe.MatchString(p) && !strings.Contains("/"+p+"/", "/../") && !strings.Contains("/"+p+"/", "/./") && len(p) <= 400
+	return prefixRe().MatchString(p) && !strings.Contains("/"+p+"/", "/../") && !strings.Contains("/"+p+"/", "/./") && len(p) <= 400
 }
 
 // nearest is path, or the key of the closest section above it that the

@@ -29,7 +29,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -37,6 +36,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Options say what the servers run.
@@ -180,7 +180,7 @@ func exists(dir, rel string) bool {
 var (
 	runtimeReqs = []string{"requirements.txt", "requirements/production.txt", "requirements/prod.txt", "requirements/base.txt", "requirements/main.txt"}
 	devReqs     = []string{"requirements-dev.txt", "dev-requirements.txt", "requirements_dev.txt", "requirements-test.txt", "test-requirements.txt", "requirements/dev.txt", "requirements/development.txt", "requirements/test.txt"}
-	reqNameRe   = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)`)
+	reqNameRe   = text.Pattern(`^([A-Za-z0-9][A-Za-z0-9._-]*)`)
 )
 
 func (d *detector) requirements() {
@@ -234,7 +234,7 @@ func (d *detector) requirementNames(rel string, depth int) []string {
 			}
 		case strings.HasPrefix(l, "-"):
 		default:
-			if m := reqNameRe.FindString(l); m != "" {
+			if m := reqNameRe().FindString(l); m != "" {
 				out = append(out, normalizeName(m))
 			}
 		}
@@ -272,7 +272,7 @@ func (d *detector) pyprojectDependencies() ([]string, bool) {
 	var out []string
 	for _, x := range deps {
 		if s, ok := x.(string); ok {
-			if m := reqNameRe.FindString(strings.TrimSpace(s)); m != "" {
+			if m := reqNameRe().FindString(strings.TrimSpace(s)); m != "" {
 				out = append(out, normalizeName(m))
 			}
 		}
@@ -292,7 +292,7 @@ func (d *detector) depends(name string) bool {
 // --- start command
 
 // serverRe finds a server command in a line of prose or configuration.
-var serverRe = regexp.MustCompile(`(?:^|[\s"'` + "`" + `$>(=])((?:[A-Z_]+=\S+\s+)*(?:python3?\s+-m\s+)?(waitress-serve|waitress|gunicorn|uvicorn|hypercorn|flask)\s[^` + "`" + `\n]*)`)
+var serverRe = text.Pattern(`(?:^|[\s"'` + "`" + `$>(=])((?:[A-Z_]+=\S+\s+)*(?:python3?\s+-m\s+)?(waitress-serve|waitress|gunicorn|uvicorn|hypercorn|flask)\s[^` + "`" + `\n]*)`)
 
 func (d *detector) start() {
 	if s := d.fromProcfile(); s != nil {
@@ -369,7 +369,7 @@ func (d *detector) fromPyproject() *Start {
 			if !strings.Contains(path, "scripts") {
 				return
 			}
-			if m := serverRe.FindStringSubmatch(" " + t); m != nil {
+			if m := serverRe().FindStringSubmatch(" " + t); m != nil {
 				ev := Evidence{File: "pyproject.toml", Line: lineOf(lines, t), Text: t}
 				found = d.fromCommand(strings.TrimSpace(m[1]), ev)
 			}
@@ -395,7 +395,7 @@ func (d *detector) fromReadme() *Start {
 			continue
 		}
 		for i, l := range lines {
-			m := serverRe.FindStringSubmatch(" " + l)
+			m := serverRe().FindStringSubmatch(" " + l)
 			if m == nil {
 				continue
 			}
@@ -548,10 +548,10 @@ func (d *detector) checkServerDeclared(s *Start) {
 }
 
 var (
-	appObjRe  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*\w+\s*)?=\s*(Flask|FastAPI|Starlette|Quart|Sanic|Litestar|Bottle|Falcon|falcon\.App|falcon\.asgi\.App|flask\.Flask|fastapi\.FastAPI)\s*\(`)
-	factoryRe = regexp.MustCompile(`^(?:async\s+)?def\s+(create_app|make_app|app_factory)\s*\(`)
-	djangoRe  = regexp.MustCompile(`^application\s*=\s*get_(wsgi|asgi)_application\(`)
-	mainRe    = regexp.MustCompile(`^if\s+__name__\s*==\s*["']__main__["']\s*:`)
+	appObjRe  = text.Pattern(`^([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*\w+\s*)?=\s*(Flask|FastAPI|Starlette|Quart|Sanic|Litestar|Bottle|Falcon|falcon\.App|falcon\.asgi\.App|flask\.Flask|fastapi\.FastAPI)\s*\(`)
+	factoryRe = text.Pattern(`^(?:async\s+)?def\s+(create_app|make_app|app_factory)\s*\(`)
+	djangoRe  = text.Pattern(`^application\s*=\s*get_(wsgi|asgi)_application\(`)
+	mainRe    = text.Pattern(`^if\s+__name__\s*==\s*["']__main__["']\s*:`)
 	asgiKinds = map[string]bool{"FastAPI": true, "fastapi.FastAPI": true, "Starlette": true, "Quart": true, "Litestar": true, "falcon.asgi.App": true}
 )
 
@@ -608,7 +608,7 @@ func (d *detector) fromFile(rel string) *Start {
 	var main *Evidence
 	for i, l := range lines {
 		ev := Evidence{File: rel, Line: i + 1, Text: strings.TrimSpace(l)}
-		if m := appObjRe.FindStringSubmatch(l); m != nil {
+		if m := appObjRe().FindStringSubmatch(l); m != nil {
 			s := &Start{Target: module(rel) + ":" + m[1], From: ev, Server: d.wsgiServer()}
 			if asgiKinds[m[2]] {
 				s.Server = "uvicorn"
@@ -618,7 +618,7 @@ func (d *detector) fromFile(rel string) *Start {
 			d.checkServerDeclared(s)
 			return s
 		}
-		if m := factoryRe.FindStringSubmatch(l); m != nil {
+		if m := factoryRe().FindStringSubmatch(l); m != nil {
 			s := &Start{Target: module(rel) + ":" + m[1], Factory: true, From: ev, Server: d.wsgiServer()}
 			if d.depends("fastapi") || d.depends("starlette") {
 				s.Server = "uvicorn"
@@ -628,7 +628,7 @@ func (d *detector) fromFile(rel string) *Start {
 			d.checkServerDeclared(s)
 			return s
 		}
-		if djangoRe.MatchString(l) {
+		if djangoRe().MatchString(l) {
 			s := &Start{Target: module(rel) + ":application", From: ev, Server: d.wsgiServer()}
 			if strings.Contains(l, "asgi") {
 				s.Server = "uvicorn"
@@ -637,7 +637,7 @@ func (d *detector) fromFile(rel string) *Start {
 			d.checkServerDeclared(s)
 			return s
 		}
-		if mainRe.MatchString(l) && main == nil {
+		if mainRe().MatchString(l) && main == nil {
 			e := ev
 			main = &e
 		}
@@ -657,7 +657,7 @@ func (d *detector) srcLayout(rel string) {
 
 // --- health endpoint
 
-var healthRe = regexp.MustCompile(`["'](/(?:health|healthz|status))/?["']`)
+var healthRe = text.Pattern(`["'](/(?:health|healthz|status))/?["']`)
 
 func (d *detector) health() {
 	best, bestRank := "", 99
@@ -666,7 +666,7 @@ func (d *detector) health() {
 	for _, f := range d.py {
 		lines, _ := d.read(f)
 		for i, l := range lines {
-			for _, m := range healthRe.FindAllStringSubmatch(l, -1) {
+			for _, m := range healthRe().FindAllStringSubmatch(l, -1) {
 				if r := rank[m[1]]; r < bestRank {
 					best, bestRank = m[1], r
 					from = &Evidence{File: f, Line: i + 1, Text: strings.TrimSpace(l)}
@@ -715,14 +715,14 @@ func shellSplit(s string) []string {
 	return out
 }
 
-var portRe = regexp.MustCompile(`\$\{?PORT\}?`)
+var portRe = text.Pattern(`\$\{?PORT\}?`)
 
 // replacePort makes $PORT 8000 (ferry runs start: without a shell) and
 // quotes words that need it again.
 func replacePort(argv []string) []string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		a = portRe.ReplaceAllString(a, "8000")
+		a = portRe().ReplaceAllString(a, "8000")
 		if strings.ContainsAny(a, " ()") {
 			a = "'" + a + "'"
 		}

@@ -101,7 +101,7 @@ var builtins = []gateDef{
 		settings: func(c *Config) settings { g := &c.Smoke; return settings{&g.Enabled, &g.Blocking, &g.Timeout} },
 		check: func(c *Config, add addProblem) {
 			for i, m := range c.Smoke.Modules {
-				if !moduleNameRe.MatchString(m) || strings.HasSuffix(m, ".py") {
+				if !moduleNameRe().MatchString(m) || strings.HasSuffix(m, ".py") {
 					add(fmt.Sprintf("smoke.modules[%d]", i), fmt.Sprintf("%q is not a Python module name", m),
 						`write dotted module names such as "app" or "mysite.wsgi", not file paths`)
 				}
@@ -115,7 +115,7 @@ var builtins = []gateDef{
 		settings: func(c *Config) settings { g := &c.Env; return settings{&g.Enabled, &g.Blocking, &g.Timeout} },
 		check: func(c *Config, add addProblem) {
 			for i, name := range c.Env.Required {
-				if !envNameRe.MatchString(name) {
+				if !envNameRe().MatchString(name) {
 					add(fmt.Sprintf("env.required[%d]", i), fmt.Sprintf("%q is not a valid environment variable name", name),
 						"list variable names only (letters, digits and _), never values")
 				}

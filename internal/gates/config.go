@@ -3,11 +3,11 @@ package gates
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Config is the `gates:` section of ferry.yml. Zero values mean "use the
@@ -224,9 +224,9 @@ func (c Config) WithDefaults() Config {
 }
 
 var (
-	customNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	moduleNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+	customNameRe = text.Pattern(`^[a-z0-9][a-z0-9_-]*$`)
+	envNameRe    = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	moduleNameRe = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 )
 
 // Validate reports every problem at once, so a user fixes ferry.yml in one
@@ -264,7 +264,7 @@ func (c Config) Validate(locate Locate) error {
 		switch prev, dup := seen[g.Name]; {
 		case g.Name == "":
 			add(f("name"), "is required", "name the gate as it should appear in reports, e.g. mypy")
-		case !customNameRe.MatchString(g.Name):
+		case !customNameRe().MatchString(g.Name):
 			add(f("name"), fmt.Sprintf("%q is not a valid gate name", g.Name), "use lowercase letters, digits, - and _")
 		case dup && prev < 0:
 			add(f("name"), fmt.Sprintf("%q is a built-in gate", g.Name), "configure it under gates."+g.Name+" or pick another name")

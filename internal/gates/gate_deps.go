@@ -3,15 +3,16 @@ package gates
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // pipCheckLineRe matches the two kinds of problem line `pip check` writes:
 // "<name> <version> has requirement <req>, but you have <name> <version>."
 // and "<name> <version> requires <name>, which is not installed."; other
 // lines (a platform mismatch) are counted as problems too.
-var pipCheckLineRe = regexp.MustCompile(`^(\S+) (\S+) (has requirement|requires) (.+?)(?:, but you have (\S+) (\S+?)|, which is not installed)\.?$`)
+var pipCheckLineRe = text.Pattern(`^(\S+) (\S+) (has requirement|requires) (.+?)(?:, but you have (\S+) (\S+?)|, which is not installed)\.?$`)
 
 func runDepsGate(ctx context.Context, e *runEnv, g DepsGate, r *Result) {
 	if !needPython(e, r) {
@@ -76,7 +77,7 @@ func parsePipCheck(out string) []Finding {
 			continue
 		}
 		rule := "broken-requirement"
-		if m := pipCheckLineRe.FindStringSubmatch(line); m != nil {
+		if m := pipCheckLineRe().FindStringSubmatch(line); m != nil {
 			rule = normalizeName(m[1])
 		}
 		fs = append(fs, Finding{Rule: rule, Level: "error", Message: line})

@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // flake8Format is a flake8 --format template with tab-separated fields:
@@ -124,7 +125,7 @@ func isFlake8Fatal(code string) bool {
 
 // flake8LogRe matches the lines of flake8's own log, which -v sends to the
 // --output-file too: "flake8.checker  MainProcess  76 INFO  Checking 2 files".
-var flake8LogRe = regexp.MustCompile(`^flake8(\.[\w.]+)?\s+\S+\s+\d+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s`)
+var flake8LogRe = text.Pattern(`^flake8(\.[\w.]+)?\s+\S+\s+\d+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s`)
 
 // parseFlake8 reads lines written with flake8Format.
 func parseFlake8(data []byte, appDir string) ([]Finding, error) {
@@ -137,7 +138,7 @@ func parseFlake8(data []byte, appDir string) ([]Finding, error) {
 			continue
 		}
 		f := strings.SplitN(line, "\t", 5)
-		if len(f) != 5 && flake8LogRe.MatchString(line) {
+		if len(f) != 5 && flake8LogRe().MatchString(line) {
 			// With -v (gates.flake8.args) flake8 logs into its output file.
 			continue
 		}

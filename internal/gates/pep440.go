@@ -3,9 +3,10 @@ package gates
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // pyVersion is a parsed PEP 440 version. The local segment is kept for
@@ -28,7 +29,7 @@ type pyVersion struct {
 // pep440Re follows PEP 440's permissive syntax: any case, optional leading
 // v, and the separators (., -, _) and spellings (alpha, c, rev, ...) that
 // normalize to the canonical form.
-var pep440Re = regexp.MustCompile(`(?i)^\s*v?` +
+var pep440Re = text.Pattern(`(?i)^\s*v?` +
 	`(?:(\d+)!)?` + // epoch
 	`(\d+(?:\.\d+)*)` + // release
 	`(?:[-_.]?(alpha|beta|preview|pre|a|b|c|rc)[-_.]?(\d+)?)?` + // pre-release
@@ -46,7 +47,7 @@ func parseNum(s string) (uint64, error) {
 // parsePEP440 parses a version string; the error names the string, for
 // advisories or requirements that do not follow PEP 440.
 func parsePEP440(s string) (pyVersion, error) {
-	m := pep440Re.FindStringSubmatch(s)
+	m := pep440Re().FindStringSubmatch(s)
 	if m == nil {
 		return pyVersion{}, fmt.Errorf("%q is not a PEP 440 version", s)
 	}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // requirement is one line of a requirements file that names a package.
@@ -25,20 +26,20 @@ type requirement struct {
 }
 
 var (
-	normalizeRe = regexp.MustCompile(`[-_.]+`)
+	normalizeRe = text.Pattern(`[-_.]+`)
 	// nameRe matches a PEP 508 project name, its extras and the rest.
-	nameRe = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*)$`)
+	nameRe = text.Pattern(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*)$`)
 	// commentRe is pip's rule: # starts a comment at line start or after whitespace.
-	commentRe = regexp.MustCompile(`(^|\s+)#.*$`)
+	commentRe = text.Pattern(`(^|\s+)#.*$`)
 	// optionRe finds per-requirement options such as --hash=... after a requirement.
-	optionRe = regexp.MustCompile(`\s--?[A-Za-z]`)
-	specRe   = regexp.MustCompile(`^\s*(===|==|~=|!=|<=|>=|<|>)\s*([^\s,;]+)\s*$`)
+	optionRe = text.Pattern(`\s--?[A-Za-z]`)
+	specRe   = text.Pattern(`^\s*(===|==|~=|!=|<=|>=|<|>)\s*([^\s,;]+)\s*$`)
 )
 
 // normalizeName is PEP 503's normalization: Flask_Login and flask-login are
 // one project.
 func normalizeName(name string) string {
-	return strings.ToLower(normalizeRe.ReplaceAllString(name, "-"))
+	return strings.ToLower(normalizeRe().ReplaceAllString(name, "-"))
 }
 
 // parseRequirementsFile reads a pip requirements file and every file it
@@ -84,7 +85,7 @@ func (p *reqParser) file(path string) error {
 			line = strings.TrimSuffix(line, `\`) + lines[i]
 		}
 		line = strings.TrimSuffix(line, `\`)
-		line = strings.TrimSpace(commentRe.ReplaceAllString(line, ""))
+		line = strings.TrimSpace(commentRe().ReplaceAllString(line, ""))
 		if line == "" {
 			continue
 		}
@@ -127,14 +128,14 @@ func (p *reqParser) line(abs, rel string, lineNo int, line string) error {
 	if strings.HasPrefix(line, "-") {
 		return nil // -c constraints and global options (--index-url, --hash-only runs) add no requirement
 	}
-	if loc := optionRe.FindStringIndex(line); loc != nil {
+	if loc := optionRe().FindStringIndex(line); loc != nil {
 		line = strings.TrimSpace(line[:loc[0]])
 	}
 	if strings.HasPrefix(line, ".") || strings.HasPrefix(line, "/") || strings.Contains(strings.SplitN(line, " ", 2)[0], "://") {
 		p.reqs = append(p.reqs, requirement{Name: line, Key: line, Why: "a path or URL, cannot audit", File: rel, Line: lineNo})
 		return nil
 	}
-	m := nameRe.FindStringSubmatch(line)
+	m := nameRe().FindStringSubmatch(line)
 	if m == nil {
 		return fmt.Errorf("%s:%d: cannot read requirement %q", rel, lineNo, line)
 	}
@@ -160,7 +161,7 @@ func (p *reqParser) line(abs, rel string, lineNo int, line string) error {
 	r.Spec = strings.ReplaceAll(rest, " ", "")
 	clauses := strings.Split(rest, ",")
 	if rest != "" && len(clauses) == 1 {
-		if sm := specRe.FindStringSubmatch(clauses[0]); sm != nil && (sm[1] == "==" || sm[1] == "===") && !strings.HasSuffix(sm[2], ".*") {
+		if sm := specRe().FindStringSubmatch(clauses[0]); sm != nil && (sm[1] == "==" || sm[1] == "===") && !strings.HasSuffix(sm[2], ".*") {
 			r.Pinned, r.Version = true, sm[2]
 		}
 	}

@@ -2,8 +2,9 @@ package gates
 
 import (
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // startTarget is what an app's start command serves, as the smoke gate
@@ -96,9 +97,9 @@ var pythonModuleServers = map[string]string{
 var (
 	// appRefRe is a server's app reference: module, then optionally :name,
 	// :dotted.name or :factory(args).
-	appRefRe = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(\(.*\))?)?$`)
-	pythonRe = regexp.MustCompile(`^(python|pythonw|pypy)[0-9.]*$`)
-	assignRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+	appRefRe = text.Pattern(`^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(\(.*\))?)?$`)
+	pythonRe = text.Pattern(`^(python|pythonw|pypy)[0-9.]*$`)
+	assignRe = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*=`)
 )
 
 // parseStart reads a start command as ferry.yml gives it. getenv answers
@@ -179,7 +180,7 @@ func parseCommand(words []string, getenv func(string) (string, bool), depth int)
 	i := 0
 	for i < len(words) {
 		w := words[i]
-		if assignRe.MatchString(w) {
+		if assignRe().MatchString(w) {
 			k, v, _ := strings.Cut(w, "=")
 			env[k] = v
 			i++
@@ -238,7 +239,7 @@ func parseCommand(words []string, getenv func(string) (string, bool), depth int)
 		default:
 			args := words[i+1:]
 			switch {
-			case pythonRe.MatchString(prog) || prog == "py":
+			case pythonRe().MatchString(prog) || prog == "py":
 				return parsePython(args, lookup)
 			case strings.HasSuffix(prog, ".py"):
 				// An executable script run by its #! line.
@@ -272,7 +273,7 @@ func parsePython(args []string, getenv func(string) (string, bool)) startTarget 
 			if name, ok := pythonModuleServers[mod]; ok {
 				return parseServer(servers[name], rest, getenv)
 			}
-			if moduleNameRe.MatchString(mod) {
+			if moduleNameRe().MatchString(mod) {
 				return startTarget{Module: mod}
 			}
 			return startTarget{}
@@ -300,7 +301,7 @@ func scriptTarget(file string) startTarget {
 	}
 	dir, base := path.Split(file)
 	mod := strings.TrimSuffix(strings.TrimSuffix(base, ".py"), ".pyw")
-	if !identRe.MatchString(mod) {
+	if !identRe().MatchString(mod) {
 		return startTarget{}
 	}
 	t := startTarget{Module: mod}
@@ -329,7 +330,7 @@ func appRef(ref string) (startTarget, bool) {
 	if hasAttr {
 		mod += ":" + attr
 	}
-	m := appRefRe.FindStringSubmatch(mod)
+	m := appRefRe().FindStringSubmatch(mod)
 	if m == nil {
 		return startTarget{}, false
 	}
@@ -517,12 +518,12 @@ func splitStart(s string, getenv func(string) (string, bool)) [][]string {
 	return cmds
 }
 
-var varRe = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))`)
+var varRe = text.Pattern(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))`)
 
 // expandVar writes the value of the variable s starts with, when known,
 // else the text as written, and returns how many bytes it read.
 func expandVar(s string, out *strings.Builder, getenv func(string) (string, bool)) int {
-	m := varRe.FindStringSubmatchIndex(s)
+	m := varRe().FindStringSubmatchIndex(s)
 	if m == nil {
 		out.WriteByte('$')
 		return 1

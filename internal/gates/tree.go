@@ -5,9 +5,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // ignoredDirNames are directories that never hold the app's own code, left
@@ -39,7 +40,7 @@ const maxTreeEntries = 200_000
 // revisionRe is what a ferry release's REVISION holds: a full commit ID
 // (SHA-1 or SHA-256) and a newline. An app's own REVISION file with other
 // content does not make its directory ignored.
-var revisionRe = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?\r?\n?$`)
+var revisionRe = text.Pattern(`^[0-9a-f]{40}([0-9a-f]{24})?\r?\n?$`)
 
 // ignoredDirName reports whether a directory name alone leaves it out.
 func ignoredDirName(name string) bool {
@@ -55,7 +56,7 @@ func markedDir(dir string, ents []os.DirEntry) bool {
 			return true
 		case ferryRevision:
 			if ent.Type().IsRegular() {
-				if data, err := os.ReadFile(filepath.Join(dir, ferryRevision)); err == nil && len(data) < 100 && revisionRe.Match(bytes.TrimLeft(data, " ")) {
+				if data, err := os.ReadFile(filepath.Join(dir, ferryRevision)); err == nil && len(data) < 100 && revisionRe().Match(bytes.TrimLeft(data, " ")) {
 					return true
 				}
 			}
@@ -255,7 +256,7 @@ func isPythonFile(rel string) bool { return strings.HasSuffix(rel, ".py") }
 
 func anyDir(string) bool { return true }
 
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identRe = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // sourceLayout is the app's top level as the linters see it.
 type sourceLayout struct {
@@ -284,7 +285,7 @@ func layoutOf(root string, top []os.DirEntry, t *appTree) sourceLayout {
 		case !ent.IsDir() && strings.HasSuffix(name, ".py"):
 			l.Files = append(l.Files, name)
 		case ent.IsDir():
-			if isPackage(full) && identRe.MatchString(name) {
+			if isPackage(full) && identRe().MatchString(name) {
 				l.Packages = append(l.Packages, name)
 			} else if t.hasPython(name, 3) {
 				l.Dirs = append(l.Dirs, name)
@@ -296,9 +297,9 @@ func layoutOf(root string, top []os.DirEntry, t *appTree) sourceLayout {
 			name := ent.Name()
 			switch {
 			case strings.HasPrefix(name, "."), t.isSkipped("src/" + name):
-			case !ent.IsDir() && strings.HasSuffix(name, ".py") && identRe.MatchString(strings.TrimSuffix(name, ".py")):
+			case !ent.IsDir() && strings.HasSuffix(name, ".py") && identRe().MatchString(strings.TrimSuffix(name, ".py")):
 				l.SrcFiles = append(l.SrcFiles, "src/"+name)
-			case ent.IsDir() && identRe.MatchString(name) && isPackage(filepath.Join(root, "src", name)):
+			case ent.IsDir() && identRe().MatchString(name) && isPackage(filepath.Join(root, "src", name)):
 				l.SrcPackages = append(l.SrcPackages, "src/"+name)
 			}
 		}
@@ -369,7 +370,7 @@ func (l sourceLayout) appModules() []string {
 	files := append(append([]string{}, l.Files...), l.SrcFiles...)
 	for _, f := range files {
 		base := strings.TrimSuffix(filepath.Base(f), ".py")
-		if isTestModule(base) || base == "setup" || base == "noxfile" || !identRe.MatchString(base) {
+		if isTestModule(base) || base == "setup" || base == "noxfile" || !identRe().MatchString(base) {
 			continue
 		}
 		mods = append(mods, base)

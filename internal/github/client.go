@@ -35,12 +35,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // APIVersion is the REST API version ferry is written against.
@@ -77,7 +77,7 @@ type Repo struct{ Owner, Name string }
 
 func (r Repo) String() string { return r.Owner + "/" + r.Name }
 
-var repoPartRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+var repoPartRe = text.Pattern(`^[A-Za-z0-9_.-]{1,100}$`)
 
 // ParseRepo reads OWNER/NAME (also a github.com URL or a git remote).
 func ParseRepo(s string) (Repo, error) {
@@ -86,7 +86,7 @@ func ParseRepo(s string) (Repo, error) {
 		t = strings.TrimPrefix(t, p)
 	}
 	owner, name, ok := strings.Cut(t, "/")
-	if !ok || !repoPartRe.MatchString(owner) || !repoPartRe.MatchString(name) || name == "." || name == ".." {
+	if !ok || !repoPartRe().MatchString(owner) || !repoPartRe().MatchString(name) || name == "." || name == ".." {
 		return Repo{}, fail.Usage(fmt.Errorf("github: %q is not a repository", s), "give it as OWNER/REPO, e.g. acme/billing")
 	}
 	return Repo{Owner: owner, Name: name}, nil

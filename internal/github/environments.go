@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Reviewer is a person or a team who must approve a deploy. GitHub wants
@@ -59,11 +59,11 @@ type environmentBody struct {
 }
 
 var (
-	envNameRe  = regexp.MustCompile(`^[^\x00-\x1f'"]{1,255}$`)
-	loginRe    = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	teamRe     = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	branchRe   = regexp.MustCompile(`^[^\x00-\x20~^:?\\\[]{1,255}$`)
-	variableRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,99}$`)
+	envNameRe  = text.Pattern(`^[^\x00-\x1f'"]{1,255}$`)
+	loginRe    = text.Pattern(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	teamRe     = text.Pattern(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	branchRe   = text.Pattern(`^[^\x00-\x20~^:?\\\[]{1,255}$`)
+	variableRe = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]{0,99}$`)
 )
 
 func (e Environment) validate() error {
@@ -71,7 +71,7 @@ func (e Environment) validate() error {
 	bad := func(hint, format string, args ...any) {
 		errs = append(errs, fail.Errorf(exitcode.Usage, "github: environment %s: "+format, append([]any{e.Name}, args...)...).WithHints(hint))
 	}
-	if !envNameRe.MatchString(e.Name) {
+	if !envNameRe().MatchString(e.Name) {
 		bad("use ferry.yml's environment name", "the name is not allowed")
 	}
 	if e.WaitTimer < 0 || e.WaitTimer > 43200 {
@@ -84,19 +84,19 @@ func (e Environment) validate() error {
 		switch {
 		case (r.User == "") == (r.Team == ""):
 			bad("give each reviewer as a user login or a team ORG/SLUG", "a reviewer names %q and %q", r.User, r.Team)
-		case r.User != "" && !loginRe.MatchString(r.User):
+		case r.User != "" && !loginRe().MatchString(r.User):
 			bad("give a GitHub login", "reviewer %q is not a login", r.User)
-		case r.Team != "" && !teamRe.MatchString(r.Team):
+		case r.Team != "" && !teamRe().MatchString(r.Team):
 			bad("give a team as ORG/SLUG, e.g. acme/ops", "reviewer team %q is not ORG/SLUG", r.Team)
 		}
 	}
 	for _, b := range e.Branches {
-		if !branchRe.MatchString(b) {
+		if !branchRe().MatchString(b) {
 			bad("give branch names or patterns such as master or release/*", "branch %q is not allowed", b)
 		}
 	}
 	for k := range e.Variables {
-		if !variableRe.MatchString(k) || strings.HasPrefix(strings.ToUpper(k), "GITHUB_") {
+		if !variableRe().MatchString(k) || strings.HasPrefix(strings.ToUpper(k), "GITHUB_") {
 			bad("variable names are letters, digits and _, not starting with GITHUB_", "variable %q is not allowed", k)
 		}
 	}

@@ -49,7 +49,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +57,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Platform picks the default SSM document.
@@ -175,16 +175,16 @@ type Set struct {
 }
 
 var (
-	accountRe  = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	repoRe     = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	nameRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	instanceRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
-	bucketRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	prefixRe   = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
-	documentRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,128}$`)
-	tagRe      = regexp.MustCompile(`^[\p{L}\p{N} _.:/=+@-]{1,128}$`)
-	calendarRe = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:document/)?[A-Za-z0-9_.-]{3,128}$`)
+	accountRe  = text.Pattern(`^[0-9]{12}$`)
+	regionRe   = text.Pattern(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	repoRe     = text.Pattern(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	nameRe     = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	instanceRe = text.Pattern(`^i-[0-9a-f]{8,17}$`)
+	bucketRe   = text.Pattern(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	prefixRe   = text.Pattern(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+	documentRe = text.Pattern(`^[A-Za-z0-9_.-]{3,128}$`)
+	tagRe      = text.Pattern(`^[\p{L}\p{N} _.:/=+@-]{1,128}$`)
+	calendarRe = text.Pattern(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:document/)?[A-Za-z0-9_.-]{3,128}$`)
 )
 
 // For builds the policies of o, or returns every problem with o.
@@ -207,57 +207,57 @@ func For(o Options) (*Set, error) {
 		o.OutputPrefix = o.Prefix + "/output"
 	}
 	o.OutputPrefix = strings.Trim(o.OutputPrefix, "/")
-	if !accountRe.MatchString(o.Account) {
+	if !accountRe().MatchString(o.Account) {
 		bad("give the 12-digit account ID (aws sts get-caller-identity shows it)", "account %q is not an AWS account ID", o.Account)
 	}
 	if o.Partition != "aws" && o.Partition != "aws-cn" && o.Partition != "aws-us-gov" {
 		bad("use aws, aws-cn or aws-us-gov", "partition %q is not an AWS partition", o.Partition)
 	}
-	if !regionRe.MatchString(o.Region) {
+	if !regionRe().MatchString(o.Region) {
 		bad("use ssm.region from ferry.yml, e.g. eu-west-1", "region %q is not an AWS region", o.Region)
 	}
-	if !repoRe.MatchString(o.Repository) {
+	if !repoRe().MatchString(o.Repository) {
 		bad("give the GitHub repository as OWNER/REPO", "repository %q is not OWNER/REPO", o.Repository)
 	}
 	if (o.OwnerID == 0) != (o.RepositoryID == 0) || o.OwnerID < 0 || o.RepositoryID < 0 {
 		bad("give both IDs (GET /repos/OWNER/REPO shows owner.id and id) or neither", "owner ID %d and repository ID %d: give both or neither", o.OwnerID, o.RepositoryID)
 	}
-	if !nameRe.MatchString(o.Environment) {
+	if !nameRe().MatchString(o.Environment) {
 		bad("use the environment's name from ferry.yml", "environment %q is not allowed", o.Environment)
 	}
-	if !nameRe.MatchString(o.App) {
+	if !nameRe().MatchString(o.App) {
 		bad("use ferry.yml's app", "app %q is not allowed", o.App)
 	}
 	if o.Platform != Windows && o.Platform != Linux {
 		bad("use windows or linux", "platform %q is not windows or linux", o.Platform)
 	}
-	if o.Document != "" && !documentRe.MatchString(o.Document) {
+	if o.Document != "" && !documentRe().MatchString(o.Document) {
 		bad("give ssm.document's name", "document %q is not a document name", o.Document)
 	}
 	if (len(o.InstanceIDs) == 0) == (len(o.Tags) == 0) {
 		bad("give ssm.instance_ids or ssm.tags, as in ferry.yml", "give instance IDs or tags, one of them")
 	}
 	for _, id := range o.InstanceIDs {
-		if !instanceRe.MatchString(id) {
+		if !instanceRe().MatchString(id) {
 			bad("use EC2 instance IDs such as i-0123456789abcdef0", "instance %q is not an instance ID", id)
 		}
 	}
 	for k, v := range o.Tags {
-		if !tagRe.MatchString(k) || !tagRe.MatchString(v) || strings.HasPrefix(strings.ToLower(k), "aws:") {
+		if !tagRe().MatchString(k) || !tagRe().MatchString(v) || strings.HasPrefix(strings.ToLower(k), "aws:") {
 			bad("use the tags of ssm.tags", "tag %q=%q is not allowed", k, v)
 		}
 	}
-	if !bucketRe.MatchString(o.Bucket) || strings.Contains(o.Bucket, "..") {
+	if !bucketRe().MatchString(o.Bucket) || strings.Contains(o.Bucket, "..") {
 		bad("use ssm.bucket from ferry.yml", "bucket %q is not an S3 bucket name", o.Bucket)
 	}
-	if !prefixRe.MatchString(o.Prefix) || strings.Contains("/"+o.Prefix+"/", "/../") || strings.Contains("/"+o.Prefix+"/", "/./") {
+	if !prefixRe().MatchString(o.Prefix) || strings.Contains("/"+o.Prefix+"/", "/../") || strings.Contains("/"+o.Prefix+"/", "/./") {
 		bad("use ssm.prefix from ferry.yml", "prefix %q is not allowed", o.Prefix)
 	}
-	if !prefixRe.MatchString(o.OutputPrefix) || strings.Contains("/"+o.OutputPrefix+"/", "/../") || strings.Contains("/"+o.OutputPrefix+"/", "/./") {
+	if !prefixRe().MatchString(o.OutputPrefix) || strings.Contains("/"+o.OutputPrefix+"/", "/../") || strings.Contains("/"+o.OutputPrefix+"/", "/./") {
 		bad("use ssm.output_prefix from ferry.yml", "output prefix %q is not allowed", o.OutputPrefix)
 	}
 	for _, c := range o.Calendars {
-		if !calendarRe.MatchString(c) {
+		if !calendarRe().MatchString(c) {
 			bad("give the Change Calendar's name or ARN", "calendar %q is not a document name or ARN", c)
 		}
 	}

@@ -73,27 +73,19 @@ func Complete(venv string) bool {
 	return err == nil
 }
 
-// Create makes a fresh venv at dir, removing a partial one first.
+// Create makes a fresh venv at dir, removing a partial one first
+// (create.go: without ensurepip where the base pip can fill it).
 func Create(ctx context.Context, python, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove partial venv: %w", err)
 	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, python, "-m", "venv", dir)
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stderr
-	// Its own process group, killed whole when ctx ends, and never
-	// outliving the agent: ensurepip's pip is a grandchild.
-	if err := proc.Run(ctx, cmd); err != nil {
-		return fmt.Errorf("create venv with %s: %w: %s", python, err, strings.Join(text.LastLines(stderr.String(), 10), "\n"))
-	}
-	return nil
+	return create(ctx, python, dir, nil)
 }
 
 // Install runs pip install -r requirements in venv, logging pip's output
 // to logPath; on failure the error carries pip's last lines.
 func Install(ctx context.Context, venv, requirements string, opts PipOptions, logPath string) error {
-	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
+	args := []string{"install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
 	if opts.NoIndex {
 		args = append(args, "--no-index")
 	}
@@ -110,7 +102,7 @@ func Install(ctx context.Context, venv, requirements string, opts PipOptions, lo
 	}
 	defer logf.Close()
 	var tail bytes.Buffer
-	cmd := exec.CommandContext(ctx, Interpreter(venv), args...)
+	cmd := pipCommand(ctx, venv, args...)
 	cmd.Dir = filepath.Dir(requirements)
 	cmd.Stdout = logf
 	cmd.Stderr = &teeTail{w: logf, buf: &tail}

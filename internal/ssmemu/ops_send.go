@@ -190,7 +190,7 @@ func resolveDocument(name, version *string) (document, string, error) {
 		}
 	}
 	doc, ok := documents[n]
-	if !ok || !patDocumentName.re.MatchString(n) {
+	if !ok || !patDocumentName.re().MatchString(n) {
 		return document{}, "", clientErr("InvalidDocument", "document %s does not exist", *name)
 	}
 	v := "$DEFAULT"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // violations collects shape-constraint failures and reports them the way the
@@ -66,7 +67,7 @@ func (v *violations) strLen(s *string, at string, minLen, maxLen int) {
 }
 
 func (v *violations) pattern(s *string, at string, re *modelPattern) {
-	if s == nil || re.re.MatchString(*s) {
+	if s == nil || re.re().MatchString(*s) {
 		return
 	}
 	v.add(s, at, "Member must satisfy regular expression pattern: "+re.src)
@@ -112,7 +113,7 @@ func (v *violations) listLen(l []string, at string, minLen, maxLen int) {
 // the framework does for list-member constraints.
 func (v *violations) memberPattern(l []string, at string, re *modelPattern) {
 	for _, s := range l {
-		if !re.re.MatchString(s) {
+		if !re.re().MatchString(s) {
 			v.add(l, at, "Member must satisfy constraint: [Member must satisfy regular expression pattern: "+re.src+"]")
 			return
 		}
@@ -123,11 +124,14 @@ func (v *violations) memberPattern(l []string, at string, re *modelPattern) {
 // whole value, as the service's (Java) validation does.
 type modelPattern struct {
 	src string
-	re  *regexp.Regexp
+	// re is compiled at first use: the emulator is linked into ferry, and
+	// compiling at init (\p{L} alone costs milliseconds) would slow every
+	// start of ferry, which mostly never runs it.
+	re func() *regexp.Regexp
 }
 
 func pat(src string) *modelPattern {
-	return &modelPattern{src: src, re: regexp.MustCompile(`^(?:` + src + `)$`)}
+	return &modelPattern{src: src, re: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:` + src + `)$`) })}
 }
 
 // Patterns from botocore's ssm service-2.json.

@@ -7,7 +7,9 @@ package text
 
 import (
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 )
 
 // Short is a commit SHA's 12-character form, as git and ferry print it.
@@ -52,4 +54,13 @@ func TailFile(path string, n int) []string {
 		return nil
 	}
 	return LastLines(string(b), n)
+}
+
+// Pattern is a regular expression compiled the first time it is used.
+// Compiling at package init costs every start of both binaries, even the
+// many that never match (`ferry --help`): a Unicode class such as \p{L}
+// alone costs milliseconds and megabytes there. A bad pattern still
+// panics, at its first use, which every pattern's tests reach.
+func Pattern(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

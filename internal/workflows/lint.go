@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Finding is one problem in a workflow file.
@@ -244,7 +244,7 @@ func newHardening() *hardening {
 
 // pinnedRef is a release tag (v6, v6.2, v6.2.3) or a full commit SHA: a
 // branch (@main) moves under the workflow without any change to it.
-var pinnedRef = regexp.MustCompile(`^(v[0-9]+(\.[0-9]+){0,2}|[0-9a-f]{40})$`)
+var pinnedRef = text.Pattern(`^(v[0-9]+(\.[0-9]+){0,2}|[0-9a-f]{40})$`)
 
 // VisitWorkflowPre checks that the token starts with no permissions.
 func (r *hardening) VisitWorkflowPre(w *actionlint.Workflow) error {
@@ -322,7 +322,7 @@ func (r *hardening) VisitStep(s *actionlint.Step) error {
 			return nil
 		}
 		_, ref, _ := strings.Cut(u, "@")
-		if !pinnedRef.MatchString(ref) {
+		if !pinnedRef().MatchString(ref) {
 			r.Errorf(e.Uses.Pos, "%s is not pinned to a release tag or a commit SHA", u)
 		}
 		if strings.HasPrefix(u, "actions/checkout@") {

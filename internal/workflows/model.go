@@ -3,12 +3,12 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 // Platform is what the app's servers run; it picks the runner of the
@@ -138,16 +138,16 @@ type Model struct {
 }
 
 var (
-	nameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	branchRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./-]{0,199}$`)
-	urlRe     = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%/+=&?#-]*)?$`)
-	secretRe  = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,99}$`)
-	actionRe  = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$`)
-	pathRe    = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_./-]*$`)
-	versionRe = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$|^latest$`)
-	pyverRe   = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
-	pinRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	runnerRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	nameRe    = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	branchRe  = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_./-]{0,199}$`)
+	urlRe     = text.Pattern(`^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%/+=&?#-]*)?$`)
+	secretRe  = text.Pattern(`^[A-Z_][A-Z0-9_]{0,99}$`)
+	actionRe  = text.Pattern(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$`)
+	pathRe    = text.Pattern(`^[A-Za-z0-9_.][A-Za-z0-9_./-]*$`)
+	versionRe = text.Pattern(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$|^latest$`)
+	pyverRe   = text.Pattern(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+	pinRe     = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	runnerRe  = text.Pattern(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
 // normalized is m with defaults filled in, or every problem found.
@@ -159,7 +159,7 @@ func (m Model) normalized() (Model, error) {
 	bad := func(hint, format string, args ...any) {
 		errs = append(errs, fail.Errorf(exitcode.Usage, "workflows: "+format, args...).WithHints(hint))
 	}
-	if !nameRe.MatchString(m.App) {
+	if !nameRe().MatchString(m.App) {
 		bad("use ferry.yml's app: letters, digits, '.', '_', '-'", "app %q is not an app name", m.App)
 	}
 	switch m.Platform {
@@ -174,7 +174,7 @@ func (m Model) normalized() (Model, error) {
 	}
 	names, branches := map[string]bool{}, map[string]string{}
 	for _, e := range m.Environments {
-		if !nameRe.MatchString(e.Name) {
+		if !nameRe().MatchString(e.Name) {
 			bad("use letters, digits, '.', '_', '-' as in ferry.yml", "environment name %q is not allowed", e.Name)
 		}
 		if names[e.Name] {
@@ -182,7 +182,7 @@ func (m Model) normalized() (Model, error) {
 		}
 		names[e.Name] = true
 		if e.Branch != "" {
-			if !branchRe.MatchString(e.Branch) || strings.Contains(e.Branch, "..") {
+			if !branchRe().MatchString(e.Branch) || strings.Contains(e.Branch, "..") {
 				bad("use a plain branch name such as dev or master", "environment %s: branch %q is not allowed", e.Name, e.Branch)
 			}
 			if other, ok := branches[e.Branch]; ok {
@@ -190,7 +190,7 @@ func (m Model) normalized() (Model, error) {
 			}
 			branches[e.Branch] = e.Name
 		}
-		if e.URL != "" && !urlRe.MatchString(e.URL) {
+		if e.URL != "" && !urlRe().MatchString(e.URL) {
 			bad("give an http(s) URL without quotes or spaces", "environment %s: url %q is not allowed", e.Name, e.URL)
 		}
 	}
@@ -215,29 +215,29 @@ func (m Model) normalized() (Model, error) {
 	def(&m.Actions.UploadSARIF, DefaultActions.UploadSARIF)
 	def(&m.Actions.UploadArtifact, DefaultActions.UploadArtifact)
 	for _, a := range []string{m.FerryAction, m.Actions.Checkout, m.Actions.SetupPython, m.Actions.AWSCredential, m.Actions.UploadSARIF, m.Actions.UploadArtifact} {
-		if !actionRe.MatchString(a) {
+		if !actionRe().MatchString(a) {
 			bad("write owner/repo@ref (a tag or a commit SHA)", "action %q is not owner/repo@ref", a)
 		}
 	}
-	if m.FerryVersion != "" && !versionRe.MatchString(m.FerryVersion) {
+	if m.FerryVersion != "" && !versionRe().MatchString(m.FerryVersion) {
 		bad("use 1.2.3, v1.2.3 or latest", "ferry version %q is not a release version", m.FerryVersion)
 	}
-	if m.FerryDownloadURL != "" && !urlRe.MatchString(m.FerryDownloadURL) {
+	if m.FerryDownloadURL != "" && !urlRe().MatchString(m.FerryDownloadURL) {
 		bad("give the releases base URL, e.g. https://github.com/ferryhq/ferry/releases/download", "download url %q is not allowed", m.FerryDownloadURL)
 	}
 	for what, p := range map[string]string{"config": m.Config, "gate requirements": m.GateRequirements} {
-		if !pathRe.MatchString(p) || strings.Contains(p, "..") {
+		if !pathRe().MatchString(p) || strings.Contains(p, "..") {
 			bad("give a path inside the repository, with slashes", "%s path %q is not allowed", what, p)
 		}
 	}
-	if m.AppRequirements != "" && (!pathRe.MatchString(m.AppRequirements) || strings.Contains(m.AppRequirements, "..")) {
+	if m.AppRequirements != "" && (!pathRe().MatchString(m.AppRequirements) || strings.Contains(m.AppRequirements, "..")) {
 		bad("give a path inside the repository, with slashes", "app requirements path %q is not allowed", m.AppRequirements)
 	}
-	if !pyverRe.MatchString(m.PythonVersion) {
+	if !pyverRe().MatchString(m.PythonVersion) {
 		bad("give a version such as 3.12", "python version %q is not allowed", m.PythonVersion)
 	}
 	for _, r := range []string{m.Runner, m.DeployRunner} {
-		if !runnerRe.MatchString(r) {
+		if !runnerRe().MatchString(r) {
 			bad("give one runner label such as ubuntu-latest", "runner %q is not allowed", r)
 		}
 	}
@@ -245,7 +245,7 @@ func (m Model) normalized() (Model, error) {
 		m.GatePins = DefaultGatePins
 	}
 	for tool, v := range m.GatePins {
-		if !pinRe.MatchString(tool) || !pinRe.MatchString(v) {
+		if !pinRe().MatchString(tool) || !pinRe().MatchString(v) {
 			bad("give a PyPI name and an exact version", "gate pin %q==%q is not allowed", tool, v)
 		}
 	}
@@ -253,7 +253,7 @@ func (m Model) normalized() (Model, error) {
 	var secrets []string
 	for _, s := range m.Secrets {
 		switch {
-		case !secretRe.MatchString(s) || strings.HasPrefix(s, "GITHUB_"):
+		case !secretRe().MatchString(s) || strings.HasPrefix(s, "GITHUB_"):
 			bad("secret names are upper case letters, digits and _, not starting with GITHUB_", "secret name %q is not allowed", s)
 		case strings.HasPrefix(s, "FERRY_") || strings.HasPrefix(s, "AWS_"):
 			bad("the workflows set FERRY_* and AWS_* themselves", "secret name %q is reserved", s)
@@ -303,7 +303,7 @@ func ParseGateRequirements(b []byte) (map[string]string, error) {
 		}
 		name, v, ok := strings.Cut(line, "==")
 		name, v = strings.TrimSpace(name), strings.TrimSpace(v)
-		if !ok || !pinRe.MatchString(name) || !pinRe.MatchString(v) {
+		if !ok || !pinRe().MatchString(name) || !pinRe().MatchString(v) {
 			return nil, fail.Errorf(exitcode.Usage, "gate requirements line %d: %q is not name==version", i+1, line).
 				WithHints("keep exact pins (pytest==9.2.0): the gates must not change with the day the job ran")
 		}

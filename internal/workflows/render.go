@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/ferryhq/ferry/internal/exitcode"
@@ -23,17 +24,20 @@ const Marker = "ferry:generated workflows/1"
 var templateFS embed.FS
 
 // The templates use [[ ]] so that GitHub's ${{ }} is plain text in them.
-var templates = template.Must(template.New("").Delims("[[", "]]").Funcs(template.FuncMap{
-	// q quotes a string for YAML: a JSON string is a YAML double-quoted
-	// scalar.
-	"q": func(s string) string {
-		b, _ := json.Marshal(s)
-		return string(b)
-	},
-	"outcome": func(what, commit string) outcomeView {
-		return outcomeView{What: what, CommitExpr: commit}
-	},
-}).ParseFS(templateFS, "templates/*.tmpl"))
+// Parsed at first use, not at init: every start of ferry would pay for it.
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Delims("[[", "]]").Funcs(template.FuncMap{
+		// q quotes a string for YAML: a JSON string is a YAML double-quoted
+		// scalar.
+		"q": func(s string) string {
+			b, _ := json.Marshal(s)
+			return string(b)
+		},
+		"outcome": func(what, commit string) outcomeView {
+			return outcomeView{What: what, CommitExpr: commit}
+		},
+	}).ParseFS(templateFS, "templates/*.tmpl"))
+})
 
 // File is one file Render writes: a slash path relative to the
 // repository root and its content.
@@ -118,7 +122,7 @@ func Render(m Model) ([]File, error) {
 			continue
 		}
 		var b bytes.Buffer
-		if err := templates.ExecuteTemplate(&b, w.tmpl, v); err != nil {
+		if err := templates().ExecuteTemplate(&b, w.tmpl, v); err != nil {
 			return nil, fmt.Errorf("workflows: render %s: %w", w.path, err)
 		}
 		files = append(files, File{Path: w.path, Data: tidy(b.Bytes())})

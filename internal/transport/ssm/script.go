@@ -5,11 +5,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"text/template"
 
 	"github.com/ferryhq/ferry/internal/agent"
+	"github.com/ferryhq/ferry/internal/text"
 )
 
 //go:embed scripts/*.tmpl
@@ -42,11 +42,11 @@ type scriptInput struct {
 }
 
 var (
-	specChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	specChars = text.Pattern(`^[A-Za-z0-9_-]+$`)
 	// urlChars is what a presigned S3 URL is made of: no quote, no dollar,
 	// no backtick, no space, no semicolon, nothing a shell or PowerShell
 	// string could treat specially.
-	urlChars = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%=&?+-]*$`)
+	urlChars = text.Pattern(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%=&?+-]*$`)
 	ops      = map[string]bool{agent.OpApply: true, agent.OpRollback: true, agent.OpStatus: true, agent.OpReleases: true, agent.OpUnlock: true, opRepair: true, agent.OpDoctor: true}
 )
 
@@ -65,21 +65,21 @@ func (in scriptInput) check() error {
 	if !ops[in.Op] {
 		errs = append(errs, fmt.Errorf("operation %q is not one the agent knows", in.Op))
 	}
-	if len(in.Spec) > maxSpecChars || !specChars.MatchString(in.Spec) {
+	if len(in.Spec) > maxSpecChars || !specChars().MatchString(in.Spec) {
 		errs = append(errs, errors.New("the spec is not base64url text of at most 256 KiB"))
 	}
 	for arch, b := range map[string]AgentBinary{"amd64": in.AMD64, "arm64": in.ARM64} {
-		if !hex64.MatchString(b.SHA256) {
+		if !hex64().MatchString(b.SHA256) {
 			errs = append(errs, fmt.Errorf("the %s agent digest %q is not 64 lowercase hex digits", arch, b.SHA256))
 		}
-		if len(b.URL) > 8192 || !urlChars.MatchString(b.URL) {
+		if len(b.URL) > 8192 || !urlChars().MatchString(b.URL) {
 			errs = append(errs, fmt.Errorf("the %s agent URL holds characters a presigned URL never has", arch))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var hex64 = text.Pattern(`^[0-9a-f]{64}$`)
 
 // RenderScript returns the commands that fetch, verify and run
 // ferry-agent on a server of platform, as the lines of the commands

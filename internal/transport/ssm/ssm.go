@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/text"
 	"github.com/ferryhq/ferry/internal/transport"
 )
 
@@ -99,12 +99,12 @@ type Transport struct {
 }
 
 var (
-	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	prefixRe   = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
-	instanceRe = regexp.MustCompile(`^(i|mi)-[0-9a-f]{8,17}$`)
-	rateRe     = regexp.MustCompile(`^([1-9][0-9]*|[1-9][0-9]?%|100%|0%?)$`)
-	documentRe = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{3,128}$`)
-	tagKeyRe   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$`)
+	bucketName = text.Pattern(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	prefixRe   = text.Pattern(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+	instanceRe = text.Pattern(`^(i|mi)-[0-9a-f]{8,17}$`)
+	rateRe     = text.Pattern(`^([1-9][0-9]*|[1-9][0-9]?%|100%|0%?)$`)
+	documentRe = text.Pattern(`^[A-Za-z0-9_.:/-]{3,128}$`)
+	tagKeyRe   = text.Pattern(`^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$`)
 )
 
 // New checks the options; it makes no network call.
@@ -114,21 +114,21 @@ func New(opts Options) (*Transport, error) {
 	if opts.Region == "" && opts.AWSConfig == nil {
 		bad("ssm.region is required")
 	}
-	if !bucketName.MatchString(opts.Bucket) || strings.Contains(opts.Bucket, "..") {
+	if !bucketName().MatchString(opts.Bucket) || strings.Contains(opts.Bucket, "..") {
 		bad("ssm.bucket %q is not an S3 bucket name", opts.Bucket)
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = "ferry"
 	}
 	opts.Prefix = strings.Trim(opts.Prefix, "/")
-	if !prefixRe.MatchString(opts.Prefix) || strings.Contains("/"+opts.Prefix+"/", "/../") || strings.Contains("/"+opts.Prefix+"/", "/./") {
+	if !prefixRe().MatchString(opts.Prefix) || strings.Contains("/"+opts.Prefix+"/", "/../") || strings.Contains("/"+opts.Prefix+"/", "/./") {
 		bad("ssm.prefix %q: use letters, digits, '.', '_', '-' and '/' only", opts.Prefix)
 	}
 	if opts.OutputPrefix == "" {
 		opts.OutputPrefix = opts.Prefix + "/output"
 	}
 	opts.OutputPrefix = strings.Trim(opts.OutputPrefix, "/")
-	if !prefixRe.MatchString(opts.OutputPrefix) || strings.Contains("/"+opts.OutputPrefix+"/", "/../") || strings.Contains("/"+opts.OutputPrefix+"/", "/./") {
+	if !prefixRe().MatchString(opts.OutputPrefix) || strings.Contains("/"+opts.OutputPrefix+"/", "/../") || strings.Contains("/"+opts.OutputPrefix+"/", "/./") {
 		bad("ssm.output_prefix %q: use letters, digits, '.', '_', '-' and '/' only", opts.OutputPrefix)
 	}
 	if len(opts.InstanceIDs) == 0 && len(opts.Tags) == 0 {
@@ -136,7 +136,7 @@ func New(opts Options) (*Transport, error) {
 	}
 	seen := map[string]bool{}
 	for _, id := range opts.InstanceIDs {
-		if !instanceRe.MatchString(id) {
+		if !instanceRe().MatchString(id) {
 			bad("%q is not an instance ID", id)
 		}
 		if seen[id] {
@@ -145,7 +145,7 @@ func New(opts Options) (*Transport, error) {
 		seen[id] = true
 	}
 	for k, v := range opts.Tags {
-		if !tagKeyRe.MatchString(k) || len(v) > 256 {
+		if !tagKeyRe().MatchString(k) || len(v) > 256 {
 			bad("tag %q is not a valid tag key", k)
 		}
 	}
@@ -161,13 +161,13 @@ func New(opts Options) (*Transport, error) {
 	if opts.MaxErrors == "" {
 		opts.MaxErrors = "0"
 	}
-	if !rateRe.MatchString(opts.MaxConcurrency) || strings.HasPrefix(opts.MaxConcurrency, "0") {
+	if !rateRe().MatchString(opts.MaxConcurrency) || strings.HasPrefix(opts.MaxConcurrency, "0") {
 		bad("max_concurrency %q is not a number or percentage", opts.MaxConcurrency)
 	}
-	if !rateRe.MatchString(opts.MaxErrors) {
+	if !rateRe().MatchString(opts.MaxErrors) {
 		bad("max_errors %q is not a number or percentage", opts.MaxErrors)
 	}
-	if opts.Document != "" && !documentRe.MatchString(opts.Document) {
+	if opts.Document != "" && !documentRe().MatchString(opts.Document) {
 		bad("document %q is not a document name", opts.Document)
 	}
 	switch opts.Source {
