@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/gates"
+	"github.com/ferryhq/ferry/internal/startcmd"
 )
 
 // FileName is the configuration file ferry looks for.
@@ -685,57 +686,12 @@ func (c *Config) AppEnv(name string) map[string]string {
 	return out
 }
 
-// SplitCommand splits a command line into words the way a POSIX shell
-// would for plain words and quotes, without running a shell: no
-// variables, globs or operators, which are refused rather than ignored.
-func SplitCommand(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == ' ' || ch == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case ch == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated single quote")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case ch == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\`, s[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i >= len(s) {
-				return nil, errors.New("unterminated double quote")
-			}
-			inWord = true
-		case strings.IndexByte("|&;<>()$`\n*?", ch) >= 0:
-			return nil, fmt.Errorf("%q is shell syntax; ferry runs the command without a shell", string(ch))
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	if len(words) == 0 {
-		return nil, errors.New("is empty")
-	}
-	return words, nil
-}
+// SplitCommand splits a command line into the argument vector ferry
+// runs without a shell (startcmd.Words): words and quotes, variables
+// ($PORT, ${PORT:-8000}) left for the agent to fill in from the app's
+// environment, and operators, globs and substitutions refused rather than
+// ignored.
+func SplitCommand(s string) ([]string, error) { return startcmd.Words(s) }
 
 // HasKey reports whether the file set the dotted key path itself, as
 // opposed to leaving it to a default.

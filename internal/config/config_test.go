@@ -88,13 +88,15 @@ func TestSplitCommand(t *testing.T) {
 		`python -m waitress --port 8000 app:app`: "python|-m|waitress|--port|8000|app:app",
 		`python "my app.py" 'x y'`:               "python|my app.py|x y",
 		`python "say \"hi\""`:                    `python|say "hi"`,
+		// Variables are the agent's to fill in from the app's environment.
+		`waitress-serve --port=$PORT app:app`: "waitress-serve|--port=$PORT|app:app",
 	} {
 		got, err := SplitCommand(in)
 		if err != nil || strings.Join(got, "|") != want {
 			t.Errorf("SplitCommand(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{`python $HOME`, `a | b`, `"open`, `x; y`, ""} {
+	for _, bad := range []string{`python $(id)`, `python $1`, `a | b`, `"open`, `x; y`, ""} {
 		if _, err := SplitCommand(bad); err == nil {
 			t.Errorf("SplitCommand(%q) must fail", bad)
 		}
