@@ -146,6 +146,8 @@ type op struct {
 	stopped  bool        // what served was stopped
 	switched bool        // state.json names to as current
 	handle   proc.Handle // what the start step started
+	// hookEnv is what on_failure's commands are told of the failure.
+	hookEnv map[string]string
 
 	// A deploy's build, from step to step.
 	dir     string      // the new release's directory

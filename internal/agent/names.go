@@ -12,17 +12,25 @@ const (
 	StepVenv    StepName = "venv"
 	StepInstall StepName = "install"
 	StepLink    StepName = "link"
-	StepStop    StepName = "stop"
-	StepSwitch  StepName = "switch"
-	StepStart   StepName = "start"
-	StepHealth  StepName = "health"
-	StepPrune   StepName = "prune"
+	// StepBeforeSwitch runs the before_switch hooks (migrations).
+	StepBeforeSwitch StepName = "before_switch"
+	StepStop         StepName = "stop"
+	StepSwitch       StepName = "switch"
+	StepStart        StepName = "start"
+	StepHealth       StepName = "health"
+	// StepAfterHealthy runs the after_healthy hooks.
+	StepAfterHealthy StepName = "after_healthy"
+	StepPrune        StepName = "prune"
 	// StepVerify checks that a rollback's target is still on disk.
 	StepVerify StepName = "verify"
 	// StepRollback returns to the previous release after a failed deploy.
 	StepRollback StepName = "rollback"
 	// StepRestore returns to the release a failed rollback left.
 	StepRestore StepName = "restore"
+	// StepOnFailure runs the on_failure hooks after a failed deploy.
+	StepOnFailure StepName = "on_failure"
+	// StepExec runs op exec's command in the serving release.
+	StepExec StepName = "exec"
 )
 
 // EventKind says what an event line reports.

@@ -50,6 +50,8 @@ type Config struct {
 	// lives in shared/ and is linked into every release.
 	Shared []string `yaml:"shared"`
 	Health Health   `yaml:"health"`
+	// Hooks are commands the agent runs on the server during a deploy.
+	Hooks Hooks `yaml:"hooks"`
 	// StopTimeout is how long the old process gets to exit gracefully.
 	StopTimeout time.Duration `yaml:"stop_timeout"`
 	// KeepReleases is how many releases are kept besides current and previous.
@@ -74,6 +76,22 @@ type Pip struct {
 	FindLinks []string `yaml:"find_links"`
 	NoIndex   bool     `yaml:"no_index"`
 }
+
+// Hooks are the commands a deploy runs on each server, in the new
+// release's directory with its venv and environment: before_switch
+// (migrations: its failure stops the deploy with nothing changed),
+// after_healthy and on_failure (their failure is a warning).
+type Hooks struct {
+	BeforeSwitch Commands `yaml:"before_switch"`
+	AfterHealthy Commands `yaml:"after_healthy"`
+	OnFailure    Commands `yaml:"on_failure"`
+	// Timeout bounds each command (default 10m).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Commands are argument vectors, written as one vector
+// ([python, -m, flask, init-db]) or a list of them; never a shell string.
+type Commands [][]string
 
 // Health says how a started release proves it serves.
 type Health struct {
@@ -437,6 +455,7 @@ func (c *Config) validate() []error {
 		}
 	}
 	c.validateVars(k, "env", c.Env)
+	c.validateHooks(k)
 	// ${NAME} takes a variable of the app (env file, then env:) on each server.
 	if err := checkURL(healthVar.ReplaceAllString(c.Health.URL, "1"), "http", "https"); err != nil {
 		k.add("health.url", "for example http://127.0.0.1:8000/health", "health.url %v", err)
@@ -547,6 +566,41 @@ func (c *Config) validateStart(k *checker) {
 				break
 			}
 		}
+	}
+}
+
+// validateHooks mirrors what the agent asks of each hook command.
+func (c *Config) validateHooks(k *checker) {
+	const hint = "a hook is an argument vector: [python, -m, flask, --app, flaskr, init-db]"
+	for name, cmds := range map[string]Commands{"before_switch": c.Hooks.BeforeSwitch, "after_healthy": c.Hooks.AfterHealthy, "on_failure": c.Hooks.OnFailure} {
+		path := "hooks." + name
+		if len(cmds) > maxHooks {
+			k.add(path, "run a script that runs the rest", "%s has %d commands; the agent takes at most %d", path, len(cmds), maxHooks)
+		}
+		for i, argv := range cmds {
+			at := fmt.Sprintf("%s[%d]", path, i)
+			if c.nodes[at] == nil {
+				at = path // written as one vector
+			}
+			switch {
+			case len(argv) == 0:
+				k.add(at, hint, "%s: a command is empty", path)
+			case len(argv) > maxStart:
+				k.add(at, "run a script that runs the rest", "%s: a command has %d words; the agent takes at most %d", path, len(argv), maxStart)
+			case argv[0] == "" || strings.HasPrefix(argv[0], "-"):
+				k.add(at, hint, "%s: the program %q must not be empty or start with '-'", path, argv[0])
+			default:
+				for _, w := range argv {
+					if err := plain(w, maxValue); err != nil {
+						k.add(at, hint, "%s: a word %v", path, err)
+						break
+					}
+				}
+			}
+		}
+	}
+	if c.Hooks.Timeout > 24*time.Hour {
+		k.add("hooks.timeout", "at most 24h", "hooks.timeout %s is longer than 24h", c.Hooks.Timeout)
 	}
 }
 
