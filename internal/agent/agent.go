@@ -108,6 +108,8 @@ func run(ctx context.Context, spec Spec, fault string, emit func(Event), red *re
 		o.reportRepair()
 	case OpDoctor:
 		outcome = o.doctor(ctx)
+	case OpExec:
+		outcome = o.exec(ctx)
 	}
 	res.finish(outcome, start)
 	return res
