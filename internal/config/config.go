@@ -34,7 +34,9 @@ type Config struct {
 	// Start is the command that runs the app, from the release directory.
 	// A leading "python" or "python3" means the release's virtualenv interpreter.
 	Start string `yaml:"start"`
-	// Requirements is the pip requirements file, relative to Dir.
+	// Requirements is the pip requirements file, relative to Dir, or
+	// pyproject.toml (its [project] dependencies); requirements.txt, when
+	// absent, falls back to a pyproject.toml beside it.
 	Requirements string `yaml:"requirements"`
 	// Python is the interpreter that creates the virtualenv on the server.
 	Python string `yaml:"python"`
@@ -72,6 +74,9 @@ type Pip struct {
 	IndexURL  string   `yaml:"index_url"`
 	FindLinks []string `yaml:"find_links"`
 	NoIndex   bool     `yaml:"no_index"`
+	// SystemSitePackages gives the venv the interpreter's own packages,
+	// for servers whose packages come from the OS.
+	SystemSitePackages bool `yaml:"system_site_packages"`
 }
 
 // Health says how a started release proves it serves.
