@@ -405,6 +405,11 @@ var (
 	instance = regexp.MustCompile(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
 )
 
+// devRequirements matches the names people give development-only
+// requirements files (requirements-dev.txt, dev-requirements.txt,
+// requirements/test.txt), which never belong on a server.
+var devRequirements = regexp.MustCompile(`(?i)^((requirements[-_.])?(dev|devel|develop|development|test|tests|testing|lint)([-_.]requirements)?\.(txt|in)|requirements[-_](dev|test|tests|lint)[-_.].*)$`)
+
 // healthVar is a ${NAME} placeholder in health.url.
 var healthVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
@@ -422,6 +427,8 @@ func (c *Config) validate() []error {
 	}
 	if err := relInside(c.Requirements); err != nil {
 		k.add("requirements", "give a path relative to dir", "requirements %v", err)
+	} else if devRequirements.MatchString(filepath.Base(c.Requirements)) {
+		k.add("requirements", "name the app's runtime requirements (requirements.txt); development tools stay on the machines that test, the gates run there", "requirements %q is a development requirements file: the servers install only what the app needs to run", c.Requirements)
 	}
 	c.validateStart(k)
 	if err := plain(c.Python, maxPath); err != nil || c.Python == "" || strings.HasPrefix(c.Python, "-") {
