@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/pyenv"
 	"github.com/ferryhq/ferry/internal/supervise"
 	"github.com/ferryhq/ferry/internal/version"
 )
@@ -152,10 +153,11 @@ type op struct {
 	hookEnv map[string]string
 
 	// A deploy's build, from step to step.
-	dir     string      // the new release's directory
-	venvKey string      // its venv
-	reused  bool        // the venv was there already
-	probe   chan probed // the interpreter's version, asked early
+	dir     string            // the new release's directory
+	venvKey string            // its venv
+	reused  bool              // the venv was there already
+	probe   chan probed       // the interpreter's version, asked early
+	decl    pyenv.Declaration // what the release declares for its venv
 }
 
 // repaired notes one thing recovery did, for the repair report.

@@ -93,6 +93,7 @@ func (o *operation) planDeploy(ctx context.Context) error {
 	spec.Requirements = cfg.Requirements
 	spec.Pip.IndexURL, spec.Pip.FindLinks, spec.Pip.NoIndex = cfg.Pip.IndexURL, cfg.Pip.FindLinks, cfg.Pip.NoIndex
 	spec.Hooks = hooksOf(cfg.Hooks)
+	spec.Pip.SystemSitePackages = cfg.Pip.SystemSitePackages
 	spec.LockWait = o.lockWait
 	o.t, o.spec = t, spec
 	return nil

@@ -35,7 +35,9 @@ type Config struct {
 	// Start is the command that runs the app, from the release directory.
 	// A leading "python" or "python3" means the release's virtualenv interpreter.
 	Start string `yaml:"start"`
-	// Requirements is the pip requirements file, relative to Dir.
+	// Requirements is the pip requirements file, relative to Dir, or
+	// pyproject.toml (its [project] dependencies); requirements.txt, when
+	// absent, falls back to a pyproject.toml beside it.
 	Requirements string `yaml:"requirements"`
 	// Python is the interpreter that creates the virtualenv on the server.
 	Python string `yaml:"python"`
@@ -75,6 +77,9 @@ type Pip struct {
 	IndexURL  string   `yaml:"index_url"`
 	FindLinks []string `yaml:"find_links"`
 	NoIndex   bool     `yaml:"no_index"`
+	// SystemSitePackages gives the venv the interpreter's own packages,
+	// for servers whose packages come from the OS.
+	SystemSitePackages bool `yaml:"system_site_packages"`
 }
 
 // Hooks are the commands a deploy runs on each server, in the new
@@ -419,6 +424,11 @@ var (
 	instance = regexp.MustCompile(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
 )
 
+// devRequirements matches the names people give development-only
+// requirements files (requirements-dev.txt, dev-requirements.txt,
+// requirements/test.txt), which never belong on a server.
+var devRequirements = regexp.MustCompile(`(?i)^((requirements[-_.])?(dev|devel|develop|development|test|tests|testing|lint)([-_.]requirements)?\.(txt|in)|requirements[-_](dev|test|tests|lint)[-_.].*)$`)
+
 // healthVar is a ${NAME} placeholder in health.url.
 var healthVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
@@ -436,6 +446,8 @@ func (c *Config) validate() []error {
 	}
 	if err := relInside(c.Requirements); err != nil {
 		k.add("requirements", "give a path relative to dir", "requirements %v", err)
+	} else if devRequirements.MatchString(filepath.Base(c.Requirements)) {
+		k.add("requirements", "name the app's runtime requirements (requirements.txt); development tools stay on the machines that test, the gates run there", "requirements %q is a development requirements file: the servers install only what the app needs to run", c.Requirements)
 	}
 	c.validateStart(k)
 	if err := plain(c.Python, maxPath); err != nil || c.Python == "" || strings.HasPrefix(c.Python, "-") {

@@ -434,3 +434,19 @@ func TestHooks(t *testing.T) {
 		}
 	}
 }
+
+// TestDevRequirementsRefused: requirements-dev.txt is for the machines
+// that test, never installed on a server.
+func TestDevRequirementsRefused(t *testing.T) {
+	for _, name := range []string{"requirements-dev.txt", "dev-requirements.txt", "requirements/dev.txt", "requirements_test.txt", "test.txt"} {
+		_, err := Parse("ferry.yml", []byte("app: a\nrequirements: "+name+"\nenvironments: {local: {}}\n"))
+		if err == nil || !strings.Contains(err.Error(), "development requirements file") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"requirements.txt", "requirements/prod.txt", "pyproject.toml", "requirements.lock", "latest.txt"} {
+		if _, err := Parse("ferry.yml", []byte("app: a\nrequirements: "+name+"\nenvironments: {local: {}}\n")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -10,7 +10,7 @@ var descriptions = map[string]string{
 	"app":                 "Name of the application.",
 	"dir":                 "The app's directory inside the repository; defaults to the directory of ferry.yml.",
 	"start":               "Command that starts the app from the release directory; a leading python means the venv's interpreter.",
-	"requirements":        "pip requirements file, relative to dir.",
+	"requirements":        "pip requirements file (or pyproject.toml), relative to dir; requirements.txt falls back to pyproject.toml beside it.",
 	"python":              "Interpreter on the server that creates the virtualenv.",
 	"env":                 "Non-secret environment variables for the app.",
 	"env_file":            "File in the server's shared/ directory with more variables (secrets).",

@@ -201,7 +201,7 @@ func (d *detector) requirements() {
 		if deps, ok := d.pyprojectDependencies(); ok {
 			d.r.Requirements = "pyproject.toml"
 			d.r.Dependencies = deps
-			d.note("dependencies are declared in pyproject.toml's [project] dependencies: ferry.yml's requirements: names a requirements file, so write one (pip-compile pyproject.toml, or list them) or install the project itself")
+			d.note("dependencies are declared in pyproject.toml's [project] dependencies: the servers install those (the app itself runs from its release, see docs/config.md)")
 		}
 	}
 	if d.r.Requirements == "" {
