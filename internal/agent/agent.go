@@ -149,6 +149,9 @@ type op struct {
 	stopped  bool        // what served was stopped
 	switched bool        // state.json names to as current
 	handle   proc.Handle // what the start step started
+	// exported lists the new release's files as exported, on a first
+	// deploy (see writes.go).
+	exported map[string]bool
 	// hookEnv is what on_failure's commands are told of the failure.
 	hookEnv map[string]string
 

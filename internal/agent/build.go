@@ -81,6 +81,9 @@ func fetch(ctx context.Context, o *op) error {
 	if err := os.WriteFile(filepath.Join(partial, "REVISION"), []byte(o.spec.SHA+"\n"), 0o644); err != nil {
 		return err
 	}
+	if o.from == "" {
+		o.exported = exportedFiles(partial)
+	}
 	if err := os.Rename(partial, o.dir); err != nil {
 		return fmt.Errorf("complete release: %w", err)
 	}

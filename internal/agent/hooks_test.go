@@ -24,7 +24,8 @@ func TestHooks(t *testing.T) {
 	sha := s.git("rev-parse", "HEAD")
 	spec := s.spec("apply", sha)
 	spec.Shared = []string{"instance"}
-	spec.Hooks = &agent.Hooks{BeforeSwitch: [][]string{marker("migrate")}, AfterHealthy: [][]string{marker("warm")}, OnFailure: [][]string{marker("alert")}}
+	writeData := []string{"python", "-c", "import os; os.makedirs('data', exist_ok=True); open('data/cache.db', 'w').write('x')"}
+	spec.Hooks = &agent.Hooks{BeforeSwitch: [][]string{marker("migrate"), writeData}, AfterHealthy: [][]string{marker("warm")}, OnFailure: [][]string{marker("alert")}}
 	r := runAgent(t, spec)
 	if r.code != 0 {
 		t.Fatalf("deploy: %s", r)
@@ -33,8 +34,14 @@ func TestHooks(t *testing.T) {
 	for _, st := range r.result.Steps {
 		order = append(order, string(st.Name)+"="+string(st.Status))
 	}
-	if got := strings.Join(order, " "); !strings.Contains(got, "link=ok before_switch=ok stop=skipped switch=ok start=ok health=ok after_healthy=ok prune") || strings.Contains(got, "on_failure") {
+	if got := strings.Join(order, " "); !strings.Contains(got, "link=ok before_switch=ok stop=skipped switch=ok start=ok health=ok writes=ok after_healthy=ok prune") || strings.Contains(got, "on_failure") {
 		t.Fatalf("steps: %s", got)
+	}
+	// The first deploy warns once of data written into the release, not
+	// of what went to shared/.
+	if w := strings.Join(r.result.Warnings, "\n"); !strings.Contains(w, "the app wrote into its release directory (data/cache.db)") ||
+		!strings.Contains(w, "add shared: [data] to ferry.yml") || strings.Contains(w, "instance") {
+		t.Errorf("warnings: %s", w)
 	}
 	markerFile := filepath.Join(s.root, "shared", "instance", "marker")
 	b, _ := os.ReadFile(markerFile)

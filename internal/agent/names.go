@@ -18,6 +18,9 @@ const (
 	StepSwitch       StepName = "switch"
 	StepStart        StepName = "start"
 	StepHealth       StepName = "health"
+	// StepWrites warns, on a first deploy, of data the app wrote into
+	// its release directory instead of shared/.
+	StepWrites StepName = "writes"
 	// StepAfterHealthy runs the after_healthy hooks.
 	StepAfterHealthy StepName = "after_healthy"
 	StepPrune        StepName = "prune"

@@ -96,6 +96,7 @@ var deployPlan = plan{
 		switchStep,
 		startStep,
 		healthStep,
+		writesStep,
 		afterHealthyStep,
 		pruneStep,
 	},
