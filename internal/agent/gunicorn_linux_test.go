@@ -43,6 +43,64 @@ func workers(t *testing.T, pid int) []int {
 	return out
 }
 
+const asgiPy = `import json, os
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = json.dumps({"version": os.environ.get("FERRY_SHA", "")}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+`
+
+// TestUvicornReloaderStopsWithTheApp runs Debian's uvicorn with --reload
+// (a reloader process and the server it spawns): a redeploy stops both.
+func TestUvicornReloaderStopsWithTheApp(t *testing.T) {
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import uvicorn").CombinedOutput(); err != nil {
+		testtool.Missing(t, "python3-uvicorn", string(out))
+	}
+	s := newSite(t)
+	s.writeFile("asgi.py", asgiPy)
+	sha1 := s.change(false)
+	spec := s.spec("apply", sha1)
+	spec.Start = []string{"/usr/bin/python3", "-m", "uvicorn", "--reload", "--host", "127.0.0.1", "--port", "$PORT", "asgi:app"}
+	if r := runAgent(t, spec); r.code != 0 || s.health() != sha1 {
+		t.Fatalf("deploy: %s", r)
+	}
+	h, err := proc.ReadPIDFile(filepath.Join(s.root, "run", "app.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var children []int
+	for i := 0; i < 200 && len(children) == 0; i++ {
+		if children = workers(t, h.PID); len(children) == 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if len(children) == 0 {
+		t.Fatalf("uvicorn's reloader %d runs no server process", h.PID)
+	}
+	sha2 := s.change(false)
+	spec2 := s.spec("apply", sha2)
+	spec2.Start = spec.Start
+	if r := runAgent(t, spec2); r.code != 0 || s.health() != sha2 {
+		t.Fatalf("second deploy: %s", r)
+	}
+	for _, p := range append(children, h.PID) {
+		if alive(p) {
+			t.Errorf("pid %d of the first release's uvicorn still runs after the redeploy", p)
+		}
+	}
+	h2, _ := proc.ReadPIDFile(filepath.Join(s.root, "run", "app.pid"))
+	kids := workers(t, h2.PID)
+	proc.Stop(t.Context(), h2, 5e9)
+	for _, p := range append(kids, h2.PID) {
+		if alive(p) {
+			t.Errorf("pid %d of uvicorn still runs after its stop", p)
+		}
+	}
+}
+
 // TestGunicornWorkersStopWithTheApp deploys with Debian's real gunicorn
 // and two workers, written as people write it (gunicorn -w 2 ... on the
 // PATH, the venv having none), then redeploys and rolls back: each time
