@@ -291,7 +291,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "check demo deploy doctor iam init lint releases repair rollback sandbox schema status unlock validate version"
+	want := "check demo deploy doctor exec iam init lint releases repair rollback sandbox schema status unlock validate version"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}
