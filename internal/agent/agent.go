@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/pyenv"
 	"github.com/ferryhq/ferry/internal/supervise"
 	"github.com/ferryhq/ferry/internal/version"
 )
@@ -108,6 +109,8 @@ func run(ctx context.Context, spec Spec, fault string, emit func(Event), red *re
 		o.reportRepair()
 	case OpDoctor:
 		outcome = o.doctor(ctx)
+	case OpExec:
+		outcome = o.exec(ctx)
 	}
 	res.finish(outcome, start)
 	return res
@@ -146,12 +149,18 @@ type op struct {
 	stopped  bool        // what served was stopped
 	switched bool        // state.json names to as current
 	handle   proc.Handle // what the start step started
+	// exported lists the new release's files as exported, on a first
+	// deploy (see writes.go).
+	exported map[string]bool
+	// hookEnv is what on_failure's commands are told of the failure.
+	hookEnv map[string]string
 
 	// A deploy's build, from step to step.
-	dir     string      // the new release's directory
-	venvKey string      // its venv
-	reused  bool        // the venv was there already
-	probe   chan probed // the interpreter's version, asked early
+	dir     string            // the new release's directory
+	venvKey string            // its venv
+	reused  bool              // the venv was there already
+	probe   chan probed       // the interpreter's version, asked early
+	decl    pyenv.Declaration // what the release declares for its venv
 }
 
 // repaired notes one thing recovery did, for the repair report.

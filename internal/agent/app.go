@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/proc"
 	"github.com/ferryhq/ferry/internal/pyenv"
+	"github.com/ferryhq/ferry/internal/startcmd"
 	"github.com/ferryhq/ferry/internal/supervise"
 )
 
@@ -26,34 +30,18 @@ func (o *op) appSpec(r *Release) (supervise.Spec, error) {
 	if r.Venv != "" {
 		venv = o.l.venv(r.Venv)
 	}
-	argv := append([]string(nil), run.Start...)
-	switch {
-	case venv == "":
-		if !filepath.IsAbs(argv[0]) && (strings.ContainsAny(argv[0], `/\`) || fileExists(filepath.Join(dir, argv[0]))) {
-			argv[0] = filepath.Join(dir, filepath.FromSlash(argv[0]))
-		}
-	case argv[0] == "python" || argv[0] == "python3":
-		argv[0] = pyenv.Interpreter(venv)
-	case argv[0] == "pythonw":
-		argv[0] = strings.TrimSuffix(pyenv.Interpreter(venv), "python.exe") + "pythonw.exe"
-	default:
-		if !filepath.IsAbs(argv[0]) && strings.ContainsAny(argv[0], `/\`) {
-			argv[0] = filepath.Join(dir, filepath.FromSlash(argv[0]))
-		}
-	}
 	vars, err := o.appVars(r)
 	if err != nil {
 		return supervise.Spec{}, err
 	}
+	argv, err := o.command(r, run.Start, venv, vars)
+	if err != nil {
+		return supervise.Spec{}, fail.Hint(fmt.Errorf("start: %w", err), "set it in env: in ferry.yml or in the env file on the server, or give the command a default: ${NAME:-value}")
+	}
 	// FERRY_SHA and the like win over the app's variables everywhere; a
 	// service, which does not inherit the agent's environment, also gets
 	// the venv from ferry rather than from the PATH it finds.
-	fixed := map[string]string{
-		"FERRY_SHA":         r.SHA,
-		"FERRY_RELEASE":     r.ID,
-		"FERRY_ENVIRONMENT": o.spec.Environment,
-		"PYTHONUNBUFFERED":  "1",
-	}
+	fixed := o.fixedVars(r)
 	own := maps.Clone(fixed)
 	if venv != "" {
 		own["VIRTUAL_ENV"] = venv
@@ -64,6 +52,53 @@ func (o *op) appSpec(r *Release) (supervise.Spec, error) {
 		Release: id, StopTimeout: o.stopTimeoutOf(r),
 		Own: own, Vars: vars,
 	}, nil
+}
+
+// fixedVars are the variables ferry gives every process of release r (the
+// app, its hooks, ferry exec): they win over the app's own.
+func (o *op) fixedVars(r *Release) map[string]string {
+	return map[string]string{
+		"FERRY_SHA":         r.SHA,
+		"FERRY_RELEASE":     r.ID,
+		"FERRY_ENVIRONMENT": o.spec.Environment,
+		"PYTHONUNBUFFERED":  "1",
+	}
+}
+
+// command makes argv (a start command or a hook, as startcmd.Words
+// wrote it) the one release r runs: its variables filled in from the
+// app's environment and its program resolved to the release's venv
+// (startcmd.Resolve: python, pythonw.exe, gunicorn, waitress-serve,
+// flask… are the venv's own); a relative path is the release's file.
+// $PORT, when the app does not set it, is the port of the health URL.
+func (o *op) command(r *Release, words []string, venv string, vars map[string]string) ([]string, error) {
+	fixed := o.fixedVars(r)
+	argv, err := startcmd.Expand(words, func(name string) (string, bool) {
+		if v, ok := fixed[name]; ok {
+			return v, true
+		}
+		if v, ok := vars[name]; ok {
+			return v, true
+		}
+		if name == "PORT" {
+			if u, err := url.Parse(o.healthURL(r)); err == nil && u.Port() != "" {
+				return u.Port(), true
+			}
+		}
+		return os.LookupEnv(name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("the command is empty")
+	}
+	dir := o.l.release(r.ID)
+	argv = startcmd.Resolve(argv, startcmd.Venv{Dir: venv, Windows: runtime.GOOS == "windows", Exists: fileExists})
+	if !filepath.IsAbs(argv[0]) && (strings.ContainsAny(argv[0], `/\`) || (venv == "" && fileExists(filepath.Join(dir, argv[0])))) {
+		argv[0] = filepath.Join(dir, filepath.FromSlash(argv[0]))
+	}
+	return argv, nil
 }
 
 // stopTimeoutOf is the grace release r asked for when it was deployed,

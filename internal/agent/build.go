@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -80,6 +81,9 @@ func fetch(ctx context.Context, o *op) error {
 	if err := os.WriteFile(filepath.Join(partial, "REVISION"), []byte(o.spec.SHA+"\n"), 0o644); err != nil {
 		return err
 	}
+	if o.from == "" {
+		o.exported = exportedFiles(partial)
+	}
 	if err := os.Rename(partial, o.dir); err != nil {
 		return fmt.Errorf("complete release: %w", err)
 	}
@@ -87,54 +91,84 @@ func fetch(ctx context.Context, o *op) error {
 	return nil
 }
 
-func (o *op) requirementsPath() string {
-	return filepath.Join(o.dir, filepath.FromSlash(o.spec.Requirements))
-}
-
-// makeVenv creates the release's venv, or reuses one with the same key.
+// makeVenv creates the release's venv, or reuses one with the same key:
+// the interpreter's version, what the app declares (a requirements file
+// or pyproject.toml's dependencies) and the pip options as written.
 func makeVenv(ctx context.Context, o *op) error {
 	if o.spec.Python == NoPython {
 		o.reused = true
 		return skip("python: none, the app runs as given")
 	}
-	reqs, err := os.ReadFile(o.requirementsPath())
-	if errors.Is(err, os.ErrNotExist) {
-		reqs = nil // no requirements: an empty venv
-	} else if err != nil {
-		return fmt.Errorf("read requirements: %w", err)
+	decl, err := pyenv.Declared(o.dir, o.spec.Requirements)
+	if err != nil {
+		return fail.Hint(err, "list the dependencies in pyproject.toml's [project] dependencies, or name a requirements file in ferry.yml (requirements:)")
 	}
+	o.decl = decl
 	p := <-o.probe
 	if p.err != nil {
 		return p.err
 	}
-	version := p.version
-	opts := o.pipOptions()
-	o.venvKey = pyenv.Key(version, reqs, opts)
+	keyOpts, wheelhouses := o.keyedPipOptions()
+	o.venvKey = pyenv.Key(p.version, decl.Keyed, keyOpts, wheelhouses)
 	o.state.find(o.to).Venv = o.venvKey
 	dir := o.l.venv(o.venvKey)
 	if pyenv.Complete(dir) {
 		o.reused = true
 		o.res.VenvReused = true
-		return skip("reusing venv %s: interpreter, requirements and pip options unchanged", o.venvKey)
+		return skip("reusing venv %s: interpreter, %s and pip options unchanged", o.venvKey, declaredWhat(decl))
 	}
-	return pyenv.Create(ctx, o.spec.Python, dir)
+	return pyenv.Create(ctx, o.spec.Python, dir, o.spec.Pip.SystemSitePackages)
+}
+
+// declaredWhat names the declaration in messages.
+func declaredWhat(d pyenv.Declaration) string {
+	switch d.Kind {
+	case pyenv.DeclPyproject:
+		return d.File + " dependencies"
+	case pyenv.DeclRequirements:
+		return d.File
+	}
+	return "requirements (none)"
+}
+
+// keyedPipOptions are the pip options as ferry.yml writes them, for the
+// key: a relative find-links entry is a directory of the release, whose
+// absolute path differs in every release, so it keys as written, with
+// what the directory offers (its wheels' names and sizes) beside it. A
+// code-only deploy that ships the same wheelhouse reuses the venv.
+func (o *op) keyedPipOptions() (pyenv.PipOptions, string) {
+	var digests []string
+	for _, f := range o.spec.Pip.FindLinks {
+		if relativeLink(f) {
+			digests = append(digests, f+"="+pyenv.WheelhouseDigest(filepath.Join(o.dir, filepath.FromSlash(f))))
+		}
+	}
+	return o.spec.Pip, strings.Join(digests, "\x00")
+}
+
+// relativeLink says a find-links entry names a directory of the release.
+func relativeLink(f string) bool {
+	return !strings.Contains(f, "://") && !filepath.IsAbs(f) && !isAbs(f)
 }
 
 // pipOptions resolves relative find-links against the release, so a
-// repository can carry its own wheels.
+// repository can carry its own wheels, for pip itself.
 func (o *op) pipOptions() pyenv.PipOptions {
 	opts := o.spec.Pip
 	opts.FindLinks = nil
 	for _, f := range o.spec.Pip.FindLinks {
-		if !strings.Contains(f, "://") && !filepath.IsAbs(f) {
+		if relativeLink(f) {
 			f = filepath.Join(o.dir, filepath.FromSlash(f))
 		}
 		opts.FindLinks = append(opts.FindLinks, f)
 	}
+	opts.RequireHashes = o.decl.Hashes
 	return opts
 }
 
-// install fills a new venv with the requirements.
+// install fills a new venv with what the app declares. pyproject.toml's
+// dependencies go to pip as a requirements file written into the venv;
+// the app's own package is not installed (see pyenv.Declaration.Package).
 func install(ctx context.Context, o *op) error {
 	if o.spec.Python == NoPython {
 		return skip("no virtualenv to install into")
@@ -143,11 +177,29 @@ func install(ctx context.Context, o *op) error {
 		return skip("venv reused")
 	}
 	dir := o.l.venv(o.venvKey)
-	if _, err := os.Stat(o.requirementsPath()); errors.Is(err, os.ErrNotExist) {
-		o.warn(fmt.Sprintf("%s not found in the release: the venv has no packages", o.spec.Requirements))
-	} else if err := pyenv.Install(ctx, dir, o.requirementsPath(), o.pipOptions(), o.l.pipLog(o.to)); err != nil {
-		os.RemoveAll(dir) // never reuse a venv pip did not finish
-		return fail.Hint(err, "pip's log is in shared/logs/pip-"+o.to+".log")
+	reqs := ""
+	switch o.decl.Kind {
+	case pyenv.DeclNone:
+		o.warn(fmt.Sprintf("%s not found in the release (nor a pyproject.toml beside it): the venv has no packages", o.spec.Requirements))
+	case pyenv.DeclRequirements:
+		reqs = filepath.Join(o.dir, filepath.FromSlash(o.decl.File))
+	case pyenv.DeclPyproject:
+		if len(o.decl.Requirements) == 0 {
+			break
+		}
+		reqs = filepath.Join(dir, "ferry-requirements.txt")
+		if err := os.WriteFile(reqs, o.decl.Requirements, 0o644); err != nil {
+			return fmt.Errorf("write the dependencies of %s: %w", o.decl.File, err)
+		}
+	}
+	if reqs != "" {
+		// From the directory of the declaring file, where its relative
+		// paths (-r other.txt, ./vendor/x.whl) resolve.
+		from := filepath.Join(o.dir, filepath.FromSlash(path.Dir(o.decl.File)))
+		if err := pyenv.Install(ctx, dir, from, reqs, o.pipOptions(), o.l.pipLog(o.to)); err != nil {
+			os.RemoveAll(dir) // never reuse a venv pip did not finish
+			return fail.Hint(err, "pip's log is in shared/logs/pip-"+o.to+".log")
+		}
 	}
 	return pyenv.MarkComplete(dir, o.venvKey)
 }

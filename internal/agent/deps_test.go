@@ -27,7 +27,7 @@ func TestAgentImportsOnlyStdlibAndXSys(t *testing.T) {
 		// The agent's own packages are in the list, so the rule above
 		// holds for each of them too.
 		deps := strings.Fields(string(out))
-		for _, want := range []string{"agent", "agentcli", "supervise", "fslink", "proc", "health", "pyenv", "poll"} {
+		for _, want := range []string{"agent", "agentcli", "supervise", "fslink", "proc", "health", "pyenv", "poll", "startcmd"} {
 			if !slices.Contains(deps, "github.com/ferryhq/ferry/internal/"+want) {
 				t.Errorf("ferry-agent for %s does not depend on internal/%s: the list is not the agent's\n%s", goos, want, out)
 			}

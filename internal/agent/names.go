@@ -12,10 +12,17 @@ const (
 	StepVenv    StepName = "venv"
 	StepInstall StepName = "install"
 	StepLink    StepName = "link"
-	StepStop    StepName = "stop"
-	StepSwitch  StepName = "switch"
-	StepStart   StepName = "start"
-	StepHealth  StepName = "health"
+	// StepBeforeSwitch runs the before_switch hooks (migrations).
+	StepBeforeSwitch StepName = "before_switch"
+	StepStop         StepName = "stop"
+	StepSwitch       StepName = "switch"
+	StepStart        StepName = "start"
+	StepHealth       StepName = "health"
+	// StepWrites warns, on a first deploy, of data the app wrote into
+	// its release directory instead of shared/.
+	StepWrites StepName = "writes"
+	// StepAfterHealthy runs the after_healthy hooks.
+	StepAfterHealthy StepName = "after_healthy"
 	// StepWatch keeps probing a healthy release (health.watch).
 	StepWatch StepName = "watch"
 	StepPrune StepName = "prune"
@@ -25,6 +32,10 @@ const (
 	StepRollback StepName = "rollback"
 	// StepRestore returns to the release a failed rollback left.
 	StepRestore StepName = "restore"
+	// StepOnFailure runs the on_failure hooks after a failed deploy.
+	StepOnFailure StepName = "on_failure"
+	// StepExec runs op exec's command in the serving release.
+	StepExec StepName = "exec"
 )
 
 // EventKind says what an event line reports.

@@ -60,6 +60,11 @@ var (
 	healthStep  = step{StepHealth, serve, "", proveHealthy}
 	watchStep   = step{StepWatch, serve, "", watchHealthy}
 	pruneStep   = step{StepPrune, cleanup, "", prune}
+	// The hooks of ferry.yml: before_switch fails the deploy with nothing
+	// changed; after_healthy and on_failure only warn.
+	beforeSwitchStep = hookStep(StepBeforeSwitch, prepare, func(h *Hooks) [][]string { return h.BeforeSwitch })
+	afterHealthyStep = hookStep(StepAfterHealthy, cleanup, func(h *Hooks) [][]string { return h.AfterHealthy })
+	onFailureStep    = hookStep(StepOnFailure, cleanup, func(h *Hooks) [][]string { return h.OnFailure })
 )
 
 // plan is an operation: its steps in order, and how it puts back what
@@ -74,6 +79,9 @@ type plan struct {
 	// unserved tells a person why nothing serves when a step of the
 	// serve phase failed and nothing served before.
 	unserved func(o *op) string
+	// onFailure, when set, runs after a failure has been handled (what
+	// served restored): its own failure is a warning.
+	onFailure *step
 }
 
 // deployPlan builds a release, switches to it and proves it healthy.
@@ -84,14 +92,18 @@ var deployPlan = plan{
 		venvStep,
 		installStep,
 		linkStep,
+		beforeSwitchStep,
 		stopStep,
 		switchStep,
 		startStep,
 		healthStep,
+		writesStep,
+		afterHealthyStep,
 		watchStep,
 		pruneStep,
 	},
-	restore: step{StepRollback, serve, "rollback failed: nothing may be serving. Check shared/logs/ and run ferry status, then ferry rollback --to a known good SHA", restorePrevious},
+	onFailure: &onFailureStep,
+	restore:   step{StepRollback, serve, "rollback failed: nothing may be serving. Check shared/logs/ and run ferry status, then ferry rollback --to a known good SHA", restorePrevious},
 	restored: func(o *op) string {
 		return fmt.Sprintf("rolled back to %s, which serves again; the failed release %s is kept for diagnosis%s", o.from, o.to, o.logNote(" (log: %s)"))
 	},
@@ -153,14 +165,38 @@ func (o *op) execute(ctx context.Context, p plan) string {
 		}
 		switch s.phase {
 		case prepare:
-			return o.failUntouched(s, err)
+			return o.failed(ctx, p, s, o.failUntouched(s, err))
 		case serve:
-			return o.restore(ctx, p, s, err)
+			return o.failed(ctx, p, s, o.restore(ctx, p, s, err))
 		case cleanup:
 			o.warn(fmt.Sprintf("%s: %s", s.name, text.FirstLine(err.Error())))
 		}
 	}
 	return OutcomeDeployed
+}
+
+// failed runs p's on_failure step once a failure of step s has been
+// handled with outcome, and returns outcome: a hook cannot change what
+// happened. A deploy refused by its lock never started, so it runs none.
+func (o *op) failed(ctx context.Context, p plan, s step, outcome string) string {
+	if p.onFailure == nil || outcome == OutcomeLocked || s.name == StepLock {
+		return outcome
+	}
+	h := *p.onFailure
+	run := h.run
+	h.run = func(ctx context.Context, o *op) error {
+		o.hookEnv = map[string]string{"FERRY_FAILED_STEP": string(s.name), "FERRY_OUTCOME": outcome}
+		defer func() { o.hookEnv = nil }()
+		return run(ctx, o)
+	}
+	tail := o.res.LogTail
+	if err := o.runStep(context.WithoutCancel(ctx), h); err != nil {
+		o.warn(fmt.Sprintf("%s: %s", h.name, text.FirstLine(err.Error())))
+	}
+	if tail != nil {
+		o.res.LogTail = tail // the failure's own log tail, not the hook's
+	}
+	return outcome
 }
 
 // failUntouched ends an operation whose step failed before anything that

@@ -75,6 +75,8 @@ type Result struct {
 	AgentVersion string `json:"agent_version,omitempty"`
 	// Doctor answers the doctor operation: one line per check.
 	Doctor []Check `json:"doctor,omitempty"`
+	// Exec answers op exec: the command's exit status and output.
+	Exec *ExecResult `json:"exec,omitempty"`
 }
 
 // RepairReport says what op repair found and did.

@@ -37,6 +37,9 @@ const (
 	// a damaged one), repairs what killed operations left, and reports
 	// what it found (Result.Repair).
 	OpRepair = "repair"
+	// OpExec runs Command in the serving release, with its venv and
+	// environment, and reports its exit code and output (Result.Exec).
+	OpExec = "exec"
 )
 
 // Spec is everything the agent needs for one operation. It travels as
@@ -79,6 +82,15 @@ type Spec struct {
 	// and why: a fleet rollback sets it, so that the release that failed
 	// elsewhere is never offered again as one to go back to.
 	MarkBad string `json:"mark_bad,omitempty"`
+	// Hooks are the commands a deploy runs on the server at its points
+	// (apply only).
+	Hooks *Hooks `json:"hooks,omitempty"`
+	// Command is what op exec runs: an argument vector, never a shell
+	// string; python, flask, alembic… are the serving release's venv's.
+	Command []string `json:"command,omitempty"`
+	// CommandTimeout bounds op exec's command; zero leaves it to the
+	// operation's own bound (SSM's execution timeout, or Ctrl-C).
+	CommandTimeout time.Duration `json:"command_timeout,omitempty"`
 	// Sealed points at the part of the spec that must not travel on a
 	// command line (see unseal): variables, the pip index URL, the
 	// health URL. The agent fetches it first and merges it in.
@@ -174,9 +186,9 @@ func (s Spec) Validate() error {
 		bad("protocol %d is not supported (this agent speaks %d)", s.Protocol, Protocol)
 	}
 	switch s.Op {
-	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpRepair, OpDoctor:
+	case OpApply, OpRollback, OpStatus, OpReleases, OpUnlock, OpRepair, OpDoctor, OpExec:
 	default:
-		bad("op %q is not one of apply, rollback, status, releases, unlock, repair, doctor", s.Op)
+		bad("op %q is not one of apply, rollback, status, releases, unlock, repair, doctor, exec", s.Op)
 	}
 	if err := checkRoot(s.Root); err != nil {
 		bad("root: %v", err)
@@ -225,6 +237,23 @@ func (s Spec) Validate() error {
 	}
 	if s.Op == OpApply {
 		errs = append(errs, s.validateApply()...)
+	}
+	if s.Hooks != nil {
+		if s.Op != OpApply {
+			bad("hooks are for op apply only")
+		}
+		errs = append(errs, s.Hooks.validate()...)
+	}
+	switch {
+	case s.Op == OpExec:
+		if err := checkArgv(s.Command); err != nil {
+			bad("command: %v", err)
+		}
+		if s.CommandTimeout < 0 || s.CommandTimeout > 48*time.Hour {
+			bad("command_timeout out of range")
+		}
+	case len(s.Command) > 0 || s.CommandTimeout != 0:
+		bad("command is for op exec only")
 	}
 	if s.Op == OpApply || s.Op == OpRollback {
 		errs = append(errs, s.validateRun()...)

@@ -162,6 +162,26 @@ func Test_NewCmdRepair(t *testing.T) {
 	})
 }
 
+func Test_NewCmdExec(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdExec, func(o *ExecOptions) *Common { return &o.Common }, []caseOf[ExecOptions]{
+		{name: "one server", args: "production -- flask --app flaskr init-db",
+			want: ExecOptions{Common: Common{Globals: defaults}, Env: "production", Command: []string{"flask", "--app", "flaskr", "init-db"}}},
+		{name: "without --", args: "staging python manage.py check",
+			want: ExecOptions{Common: Common{Globals: defaults}, Env: "staging", Command: []string{"python", "manage.py", "check"}}},
+		{name: "all, timeout and json", args: "--all --timeout 5m --json production -- python -m pip list --json",
+			want: ExecOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Env: "production", All: true, Timeout: 5 * time.Minute,
+				Command: []string{"python", "-m", "pip", "list", "--json"}}},
+		{name: "flags after the environment", args: "production --all -- id",
+			want: ExecOptions{Common: Common{Globals: defaults}, Env: "production", All: true, Command: []string{"id"}}},
+		{name: "no command", args: "production", code: exitcode.Usage},
+		{name: "nothing", args: "", code: exitcode.Usage},
+		{name: "two words before --", args: "production flask -- routes", code: exitcode.Usage},
+		{name: "a command flag before --", args: "production flask --app x", code: exitcode.Usage},
+		{name: "negative timeout", args: "--timeout -1s production -- id", code: exitcode.Usage},
+	})
+}
+
 func Test_NewCmdValidate(t *testing.T) {
 	t.Parallel()
 	checkCmd(t, NewCmdValidate, func(o *ValidateOptions) *Common { return &o.Common }, []caseOf[ValidateOptions]{
@@ -341,7 +361,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "audit check dashboard demo deploy doctor history iam init lint metrics releases repair report rollback sandbox schema status unlock validate version windows"
+	want := "audit check dashboard demo deploy doctor exec history iam init lint metrics releases repair report rollback sandbox schema status unlock validate version windows"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}

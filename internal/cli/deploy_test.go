@@ -66,7 +66,7 @@ func TestDeployLifecycle(t *testing.T) {
 	for _, s := range res.Steps {
 		names = append(names, s.Name+":"+s.Status)
 	}
-	want := "lock:ok fetch:ok venv:ok install:ok link:skipped stop:skipped switch:ok start:ok health:ok watch:skipped prune:skipped"
+	want := "lock:ok fetch:ok venv:ok install:ok link:skipped before_switch:skipped stop:skipped switch:ok start:ok health:ok writes:skipped after_healthy:skipped watch:skipped prune:skipped"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("steps = %s, want %s", strings.Join(names, " "), want)
 	}

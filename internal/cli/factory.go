@@ -68,6 +68,9 @@ type Target struct {
 	WorkDir string
 	// Log gets progress a person should see (an agent being built).
 	Log io.Writer
+	// One asks for one server of the environment, not all (ferry exec
+	// without --all).
+	One bool
 }
 
 // NewFactory is the factory ferry runs with: streams as given (the
@@ -107,6 +110,7 @@ func DefaultTransport(awsConfig *aws.Config) TransportFactory {
 				Document:      s.Document, Source: s.Source, Repository: s.Repository,
 				RepoDir: t.RepoDir, AppDir: t.AppDir,
 				Agents:    agentResolver(t),
+				One:       t.One,
 				AWSConfig: awsConfig,
 			})
 		}
@@ -130,6 +134,9 @@ func agentResolver(t Target) *agentbin.Resolver {
 type Common struct {
 	*Factory
 	Globals
+
+	// one is Target.One for the command's transport.
+	one bool
 
 	ctx context.Context
 }

@@ -338,3 +338,12 @@ func TestRunnerSteps(t *testing.T) {
 		t.Errorf("rollback steps %q, want %q", got, want)
 	}
 }
+
+// answeringExec is a fake server whose exec'd command exits with code.
+func answeringExec(code int) *faketransport.Transport {
+	return &faketransport.Transport{Answer: func(_ string, spec agent.Spec) agent.Result {
+		r := faketransport.Result(spec, agent.OutcomeOK)
+		r.Exec = &agent.ExecResult{Release: "20260101T000000Z-0123456789ab", Argv: spec.Command, ExitCode: code, Output: "ran\n"}
+		return r
+	}}
+}

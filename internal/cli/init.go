@@ -334,9 +334,10 @@ func newFerryYML(opts *InitOptions, appDir string) ([]byte, []string, error) {
 	if r.Requirements != "" {
 		fmt.Fprintf(&b, "requirements: %s\n", yamlScalar(r.Requirements))
 	}
-	if hasInstanceDir(appDir) {
-		b.WriteString("# Flask's instance folder (configuration, SQLite data) outlives releases.\nshared: [instance]\n")
-		notes = append(notes, "shared: [instance]: the instance/ folder is kept across releases")
+	if shared := sharedPaths(appDir); len(shared) > 0 {
+		b.WriteString("# Data that outlives releases (Flask's instance folder with its SQLite\n# database, uploads): kept in shared/ on the servers, linked into each release.\n")
+		fmt.Fprintf(&b, "shared: [%s]\n", strings.Join(shared, ", "))
+		notes = append(notes, "shared: ["+strings.Join(shared, ", ")+"]: kept across releases (the first deploy warns of other data the app writes into its release)")
 	}
 	fmt.Fprintf(&b, "health:\n  url: http://127.0.0.1:8000%s\n", health)
 	b.WriteString("environments:\n")
@@ -379,6 +380,21 @@ func appName(dir string) string {
 		return "app"
 	}
 	return strings.ToLower(n)
+}
+
+// sharedPaths are the directories of data an app keeps between releases:
+// Flask's instance folder, and upload folders the repository holds.
+func sharedPaths(dir string) []string {
+	var out []string
+	if hasInstanceDir(dir) {
+		out = append(out, "instance")
+	}
+	for _, d := range []string{"uploads", "media"} {
+		if st, err := os.Stat(filepath.Join(dir, d)); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // hasInstanceDir: Flask keeps an app's data in instance/ (an existing

@@ -72,3 +72,32 @@ func TestInitWithGitHub(t *testing.T) {
 		t.Errorf("init --check right after init: %s", r)
 	}
 }
+
+// TestInitOnTheFlaskFactoryExample: ferry init on an app factory with
+// SQLite in instance/ and an uploads folder proposes a waitress start
+// command that calls the factory and shares both folders.
+func TestInitOnTheFlaskFactoryExample(t *testing.T) {
+	t.Parallel()
+	need(t, "git")
+	dir := filepath.Join(t.TempDir(), "flaskr")
+	for _, f := range []string{"pyproject.toml", "flaskr/__init__.py", "flaskr/db.py"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "flask-factory", filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	os.MkdirAll(filepath.Join(dir, "uploads"), 0o755)
+	f := &fixture{t: t, dir: dir}
+	f.git("init", "-q", "-b", "master")
+	r := ferryIn(t, dir, nil, "init", "--region", "eu-west-1", "--bucket", "flaskr-deploy", "--tags", "Role=flaskr", "--dry-run")
+	if r.code != 0 {
+		t.Fatalf("init --dry-run: %s", r)
+	}
+	for _, want := range []string{"shared: [instance, uploads]", "--call flaskr:create_app"} {
+		if !strings.Contains(r.out+r.err, want) {
+			t.Errorf("init does not propose %q:\n%s", want, r)
+		}
+	}
+}

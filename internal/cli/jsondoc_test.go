@@ -114,6 +114,9 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"iam of a local environment", "iam", ssmDir, answering(agent.OutcomeOK), []string{"iam", "test", "--account", "123456789012", "--repo", "acme/testapp"}, 2},
 		{"doctor", "doctor", dir, answering(agent.OutcomeOK), []string{"doctor", "test"}, 0},
 		{"doctor without env", "doctor", dir, nil, []string{"doctor"}, 2},
+		{"exec", "exec", dir, answeringExec(0), []string{"exec", "--json", "test", "--", "flask", "routes"}, 0},
+		{"exec exits non-zero", "exec", dir, answeringExec(3), []string{"exec", "--json", "test", "--", "false"}, 3},
+		{"exec without command", "exec", dir, nil, []string{"exec", "test"}, 2},
 		{"version", "version", dir, nil, []string{"version"}, 0},
 		{"version with an argument", "version", dir, nil, []string{"version", "now"}, 2},
 		{"unknown command", "ferry", dir, nil, []string{"deplyo"}, 2},
@@ -153,7 +156,7 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 				t.Fatalf("want exit %d: %s", c.code, r)
 			}
 			res := checkEnvelope(t, c.command, r)
-			if c.code != 0 && !strings.Contains(r.err, "error:") && !strings.Contains(c.name, "rolled back") && !strings.Contains(c.name, "failing") && !strings.Contains(c.name, "locked") {
+			if c.code != 0 && !strings.Contains(r.err, "error:") && !strings.Contains(c.name, "rolled back") && !strings.Contains(c.name, "non-zero") && !strings.Contains(c.name, "failing") && !strings.Contains(c.name, "locked") {
 				t.Errorf("a failure says nothing on stderr: %s", r)
 			}
 			if c.code == 0 && string(res) == "null" {

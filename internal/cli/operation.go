@@ -126,12 +126,22 @@ func (o *operation) planDeploy(ctx context.Context) error {
 	spec.Python = cfg.Python
 	spec.Requirements = cfg.Requirements
 	spec.Pip.IndexURL, spec.Pip.FindLinks, spec.Pip.NoIndex = cfg.Pip.IndexURL, cfg.Pip.FindLinks, cfg.Pip.NoIndex
+	spec.Hooks = hooksOf(cfg.Hooks)
+	spec.Pip.SystemSitePackages = cfg.Pip.SystemSitePackages
 	spec.LockWait = o.lockWait
 	if o.noWatch {
 		spec.Health.Watch, spec.Health.WatchFailures = 0, 0
 	}
 	o.t, o.spec = t, spec
 	return nil
+}
+
+// hooksOf is ferry.yml's hooks: for the agent; nil when there are none.
+func hooksOf(h config.Hooks) *agent.Hooks {
+	if len(h.BeforeSwitch)+len(h.AfterHealthy)+len(h.OnFailure) == 0 {
+		return nil
+	}
+	return &agent.Hooks{BeforeSwitch: h.BeforeSwitch, AfterHealthy: h.AfterHealthy, OnFailure: h.OnFailure, Timeout: h.Timeout}
 }
 
 // planRollback: the configuration and the environment; the agent finds

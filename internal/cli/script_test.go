@@ -37,7 +37,19 @@ func scriptFerry() int {
 		if outcome == "unhealthy" {
 			fake.Answer = func(_ string, spec agent.Spec) agent.Result { return faketransport.Unhealthy(spec) }
 		}
-		f.Transport = func(cli.Target) (transport.Transport, error) { return fake, nil }
+		// exec:N: every server's command exits N; FERRY_FAKE_ONE=1 says
+		// the command asked for one server.
+		if code, ok := strings.CutPrefix(outcome, "exec:"); ok {
+			n, _ := strconv.Atoi(code)
+			fake = answeringExec(n)
+			fake.Targets = strings.Fields(os.Getenv("FERRY_FAKE_TARGETS"))
+		}
+		f.Transport = func(t cli.Target) (transport.Transport, error) {
+			if t.One && len(fake.Targets) > 1 {
+				return &faketransport.Transport{Targets: fake.Targets[:1], Answer: fake.Answer}, nil
+			}
+			return fake, nil
+		}
 		f.Records = fakeRecords
 		f.AWS = noAWS
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -149,6 +150,25 @@ func TestDeploySSMEnvironmentThroughSandbox(t *testing.T) {
 	for _, id := range ids {
 		if !strings.Contains(r.out, id) {
 			t.Errorf("status does not report %s:\n%s", id, r.out)
+		}
+	}
+
+	// ferry exec runs in the serving release on one instance (the first
+	// by ID), or with --all on each, with its env file's variables, and
+	// exits with the command's status.
+	sorted := append([]string(nil), ids...)
+	sort.Strings(sorted)
+	r = ferryIn(t, f.dir, env, "exec", "sandbox", "--", "python", "-c", "import os; print(os.environ['PORT'], os.environ['FERRY_SHA'])")
+	if r.code != 0 || strings.TrimSpace(r.out) != fmt.Sprintf("%d %s", ports[sorted[0]], v1) {
+		t.Fatalf("exec on one instance: %s", r)
+	}
+	r = ferryIn(t, f.dir, env, "exec", "sandbox", "--all", "--", "python", "-c", "import os, sys; print(os.environ['PORT']); sys.exit(4)")
+	if r.code != 4 {
+		t.Fatalf("exec --all must exit with the command's status 4: %s", r)
+	}
+	for _, id := range ids {
+		if !regexp.MustCompile(`(?m)^== ` + id + `: \S+ \(exit 4\)\n` + fmt.Sprint(ports[id]) + `$`).MatchString(r.out) {
+			t.Errorf("exec --all: no output of %s:\n%s", id, r.out)
 		}
 	}
 

@@ -38,7 +38,8 @@ var stepWords = map[agent.StepName]string{
 	agent.StepInstall: "install requirements", agent.StepLink: "link shared files", agent.StepStop: "stop the old release",
 	agent.StepSwitch: "switch to the new release", agent.StepStart: "start the app", agent.StepHealth: "health check", agent.StepWatch: "post-deploy watch",
 	agent.StepPrune: "prune old releases", agent.StepVerify: "verify the release", agent.StepRollback: "roll back",
-	agent.StepRestore: "restore the previous release",
+	agent.StepRestore: "restore the previous release", agent.StepBeforeSwitch: "before_switch hook",
+	agent.StepAfterHealthy: "after_healthy hook", agent.StepOnFailure: "on_failure hook", agent.StepExec: "run the command", agent.StepWrites: "data written into the release",
 }
 
 func words(m map[string]string, k string) string {

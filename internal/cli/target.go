@@ -111,7 +111,7 @@ func (c Common) resolveTarget(p *project, arg string, needRepo bool) (*target, e
 			return nil, err
 		}
 	}
-	tt := Target{Name: t.name, Env: t.env, Root: t.root, AppDir: t.appDir, Getenv: c.Getenv, WorkDir: c.WorkDir, Log: c.Err}
+	tt := Target{Name: t.name, Env: t.env, Root: t.root, AppDir: t.appDir, Getenv: c.Getenv, WorkDir: c.WorkDir, Log: c.Err, One: c.one}
 	if t.inRepo {
 		tt.RepoDir = t.repo.Dir
 	}

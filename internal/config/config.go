@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/ferryhq/ferry/internal/gates"
 	"github.com/ferryhq/ferry/internal/notify"
 	"github.com/ferryhq/ferry/internal/policy"
+	"github.com/ferryhq/ferry/internal/startcmd"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -36,7 +38,9 @@ type Config struct {
 	// Start is the command that runs the app, from the release directory.
 	// A leading "python" or "python3" means the release's virtualenv interpreter.
 	Start string `yaml:"start"`
-	// Requirements is the pip requirements file, relative to Dir.
+	// Requirements is the pip requirements file, relative to Dir, or
+	// pyproject.toml (its [project] dependencies); requirements.txt, when
+	// absent, falls back to a pyproject.toml beside it.
 	Requirements string `yaml:"requirements"`
 	// Python is the interpreter that creates the virtualenv on the server.
 	Python string `yaml:"python"`
@@ -51,6 +55,8 @@ type Config struct {
 	// lives in shared/ and is linked into every release.
 	Shared []string `yaml:"shared"`
 	Health Health   `yaml:"health"`
+	// Hooks are commands the agent runs on the server during a deploy.
+	Hooks Hooks `yaml:"hooks"`
 	// StopTimeout is how long the old process gets to exit gracefully.
 	StopTimeout time.Duration `yaml:"stop_timeout"`
 	// KeepReleases is how many releases are kept besides current and previous.
@@ -76,7 +82,26 @@ type Pip struct {
 	IndexURL  string   `yaml:"index_url"`
 	FindLinks []string `yaml:"find_links"`
 	NoIndex   bool     `yaml:"no_index"`
+	// SystemSitePackages gives the venv the interpreter's own packages,
+	// for servers whose packages come from the OS.
+	SystemSitePackages bool `yaml:"system_site_packages"`
 }
+
+// Hooks are the commands a deploy runs on each server, in the new
+// release's directory with its venv and environment: before_switch
+// (migrations: its failure stops the deploy with nothing changed),
+// after_healthy and on_failure (their failure is a warning).
+type Hooks struct {
+	BeforeSwitch Commands `yaml:"before_switch"`
+	AfterHealthy Commands `yaml:"after_healthy"`
+	OnFailure    Commands `yaml:"on_failure"`
+	// Timeout bounds each command (default 10m).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Commands are argument vectors, written as one vector
+// ([python, -m, flask, init-db]) or a list of them; never a shell string.
+type Commands [][]string
 
 // Health says how a started release proves it serves.
 type Health struct {
@@ -423,6 +448,11 @@ var (
 	instance = text.Pattern(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
 )
 
+// devRequirements matches the names people give development-only
+// requirements files (requirements-dev.txt, dev-requirements.txt,
+// requirements/test.txt), which never belong on a server.
+var devRequirements = regexp.MustCompile(`(?i)^((requirements[-_.])?(dev|devel|develop|development|test|tests|testing|lint)([-_.]requirements)?\.(txt|in)|requirements[-_](dev|test|tests|lint)[-_.].*)$`)
+
 // healthVar is a ${NAME} placeholder in health.url.
 var healthVar = text.Pattern(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
@@ -440,6 +470,8 @@ func (c *Config) validate() []error {
 	}
 	if err := relInside(c.Requirements); err != nil {
 		k.add("requirements", "give a path relative to dir", "requirements %v", err)
+	} else if devRequirements.MatchString(filepath.Base(c.Requirements)) {
+		k.add("requirements", "name the app's runtime requirements (requirements.txt); development tools stay on the machines that test, the gates run there", "requirements %q is a development requirements file: the servers install only what the app needs to run", c.Requirements)
 	}
 	c.validateStart(k)
 	if err := plain(c.Python, maxPath); err != nil || c.Python == "" || strings.HasPrefix(c.Python, "-") {
@@ -459,6 +491,7 @@ func (c *Config) validate() []error {
 		}
 	}
 	c.validateVars(k, "env", c.Env)
+	c.validateHooks(k)
 	// ${NAME} takes a variable of the app (env file, then env:) on each server.
 	if err := checkURL(healthVar().ReplaceAllString(c.Health.URL, "1"), "http", "https"); err != nil {
 		k.add("health.url", "for example http://127.0.0.1:8000/health", "health.url %v", err)
@@ -570,6 +603,41 @@ func (c *Config) validateStart(k *checker) {
 				break
 			}
 		}
+	}
+}
+
+// validateHooks mirrors what the agent asks of each hook command.
+func (c *Config) validateHooks(k *checker) {
+	const hint = "a hook is an argument vector: [python, -m, flask, --app, flaskr, init-db]"
+	for name, cmds := range map[string]Commands{"before_switch": c.Hooks.BeforeSwitch, "after_healthy": c.Hooks.AfterHealthy, "on_failure": c.Hooks.OnFailure} {
+		path := "hooks." + name
+		if len(cmds) > maxHooks {
+			k.add(path, "run a script that runs the rest", "%s has %d commands; the agent takes at most %d", path, len(cmds), maxHooks)
+		}
+		for i, argv := range cmds {
+			at := fmt.Sprintf("%s[%d]", path, i)
+			if c.nodes[at] == nil {
+				at = path // written as one vector
+			}
+			switch {
+			case len(argv) == 0:
+				k.add(at, hint, "%s: a command is empty", path)
+			case len(argv) > maxStart:
+				k.add(at, "run a script that runs the rest", "%s: a command has %d words; the agent takes at most %d", path, len(argv), maxStart)
+			case argv[0] == "" || strings.HasPrefix(argv[0], "-"):
+				k.add(at, hint, "%s: the program %q must not be empty or start with '-'", path, argv[0])
+			default:
+				for _, w := range argv {
+					if err := plain(w, maxValue); err != nil {
+						k.add(at, hint, "%s: a word %v", path, err)
+						break
+					}
+				}
+			}
+		}
+	}
+	if c.Hooks.Timeout > 24*time.Hour {
+		k.add("hooks.timeout", "at most 24h", "hooks.timeout %s is longer than 24h", c.Hooks.Timeout)
 	}
 }
 
@@ -709,57 +777,12 @@ func (c *Config) AppEnv(name string) map[string]string {
 	return out
 }
 
-// SplitCommand splits a command line into words the way a POSIX shell
-// would for plain words and quotes, without running a shell: no
-// variables, globs or operators, which are refused rather than ignored.
-func SplitCommand(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == ' ' || ch == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case ch == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated single quote")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case ch == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\`, s[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i >= len(s) {
-				return nil, errors.New("unterminated double quote")
-			}
-			inWord = true
-		case strings.IndexByte("|&;<>()$`\n*?", ch) >= 0:
-			return nil, fmt.Errorf("%q is shell syntax; ferry runs the command without a shell", string(ch))
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	if len(words) == 0 {
-		return nil, errors.New("is empty")
-	}
-	return words, nil
-}
+// SplitCommand splits a command line into the argument vector ferry
+// runs without a shell (startcmd.Words): words and quotes, variables
+// ($PORT, ${PORT:-8000}) left for the agent to fill in from the app's
+// environment, and operators, globs and substitutions refused rather than
+// ignored.
+func SplitCommand(s string) ([]string, error) { return startcmd.Words(s) }
 
 // HasKey reports whether the file set the dotted key path itself, as
 // opposed to leaving it to a default.

@@ -88,13 +88,15 @@ func TestSplitCommand(t *testing.T) {
 		`python -m waitress --port 8000 app:app`: "python|-m|waitress|--port|8000|app:app",
 		`python "my app.py" 'x y'`:               "python|my app.py|x y",
 		`python "say \"hi\""`:                    `python|say "hi"`,
+		// Variables are the agent's to fill in from the app's environment.
+		`waitress-serve --port=$PORT app:app`: "waitress-serve|--port=$PORT|app:app",
 	} {
 		got, err := SplitCommand(in)
 		if err != nil || strings.Join(got, "|") != want {
 			t.Errorf("SplitCommand(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{`python $HOME`, `a | b`, `"open`, `x; y`, ""} {
+	for _, bad := range []string{`python $(id)`, `python $1`, `a | b`, `"open`, `x; y`, ""} {
 		if _, err := SplitCommand(bad); err == nil {
 			t.Errorf("SplitCommand(%q) must fail", bad)
 		}
@@ -401,3 +403,50 @@ func validSpec() agent.Spec {
 
 // ssmEdit is the valid ssm environment with old replaced by new.
 func ssmEdit(old, new string) string { return strings.Replace(ssmYAML("", ""), old, new, 1) }
+
+// TestHooks reads a hook as one vector or a list of vectors, and refuses
+// a shell string where it is written.
+func TestHooks(t *testing.T) {
+	c, err := Parse("ferry.yml", []byte("app: x\nhooks:\n  before_switch: [python, -m, flask, --app, flaskr, init-db]\n  after_healthy:\n    - [echo, up]\n    - [echo, '$HOME']\n  timeout: 2m\nenvironments: {l: {}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Hooks.BeforeSwitch; len(got) != 1 || strings.Join(got[0], " ") != "python -m flask --app flaskr init-db" {
+		t.Errorf("before_switch = %q", got)
+	}
+	if got := c.Hooks.AfterHealthy; len(got) != 2 || got[1][1] != "$HOME" {
+		t.Errorf("after_healthy = %q", got)
+	}
+	if c.Hooks.Timeout != 2*time.Minute {
+		t.Errorf("timeout = %s", c.Hooks.Timeout)
+	}
+	for yml, want := range map[string]string{
+		"app: x\nhooks:\n  before_switch: flask init-db\nenvironments: {l: {}}\n":            "ferry.yml:3:18: hooks.before_switch is a string; a hook is an argument vector, never a shell string",
+		"app: x\nhooks:\n  on_failure: [echo, [a]]\nenvironments: {l: {}}\n":                 "ferry.yml:3:22: hooks.on_failure[1] is a list in a command of words",
+		"app: x\nhooks:\n  on_failure:\n    - [echo]\n    - echo x\nenvironments: {l: {}}\n": "ferry.yml:5:7: hooks.on_failure[1] is a string in a list of commands",
+		"app: x\nhooks:\n  after_healthy: [[-x, y]]\nenvironments: {l: {}}\n":                `ferry.yml:3:19: hooks.after_healthy: the program "-x" must not be empty or start with '-'`,
+		"app: x\nhooks:\n  before_swich: [a]\nenvironments: {l: {}}\n":                       `ferry.yml:3:3: unknown key "before_swich" in hooks`,
+		"app: x\nhooks:\n  before_switch: {a: b}\nenvironments: {l: {}}\n":                   "ferry.yml:3:18: hooks.before_switch must be a list, not a mapping",
+	} {
+		_, err := Parse("ferry.yml", []byte(yml))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s\n got %v\nwant %s", yml, err, want)
+		}
+	}
+}
+
+// TestDevRequirementsRefused: requirements-dev.txt is for the machines
+// that test, never installed on a server.
+func TestDevRequirementsRefused(t *testing.T) {
+	for _, name := range []string{"requirements-dev.txt", "dev-requirements.txt", "requirements/dev.txt", "requirements_test.txt", "test.txt"} {
+		_, err := Parse("ferry.yml", []byte("app: a\nrequirements: "+name+"\nenvironments: {local: {}}\n"))
+		if err == nil || !strings.Contains(err.Error(), "development requirements file") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"requirements.txt", "requirements/prod.txt", "pyproject.toml", "requirements.lock", "latest.txt"} {
+		if _, err := Parse("ferry.yml", []byte("app: a\nrequirements: "+name+"\nenvironments: {local: {}}\n")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -211,6 +211,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.SetInt(int64(dur))
 		return
 	}
+	if v.Type() == commandsType {
+		d.decodeCommands(n, v, path)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
@@ -284,6 +288,52 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.failAt(path, n, "", "%s: unsupported type %s", path, v.Type())
 	}
+}
+
+var commandsType = reflect.TypeOf(Commands(nil))
+
+// decodeCommands reads hooks: one argument vector ([python, -m, flask,
+// init-db]) or a list of them. A string is refused: a hook never goes
+// through a shell, and splitting it would guess at its quoting.
+func (d *decoder) decodeCommands(n *yaml.Node, v reflect.Value, path string) {
+	const hint = "write an argument vector, e.g. [python, -m, flask, --app, flaskr, init-db], or a list of them"
+	if n.Kind == yaml.ScalarNode {
+		d.failAt(path, n, hint, "%s is a string; a hook is an argument vector, never a shell string", path)
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.failAt(path, n, hint, "%s must be a list, not %s", path, kindName(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		return
+	}
+	// The first element decides: a word starts one vector, a list starts
+	// a list of vectors.
+	var out Commands
+	if first, ok := d.resolve(n.Content[0], path); ok && first.Kind == yaml.SequenceNode {
+		for i, c := range n.Content {
+			var argv []string
+			sub := fmt.Sprintf("%s[%d]", path, i)
+			if c.Kind == yaml.ScalarNode {
+				d.failAt(sub, c, hint, "%s is a string in a list of commands; each command is an argument vector", sub)
+				continue
+			}
+			d.decode(c, reflect.ValueOf(&argv).Elem(), sub)
+			out = append(out, argv)
+		}
+	} else {
+		for i, c := range n.Content {
+			if c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
+				d.failAt(path, c, hint, "%s[%d] is %s in a command of words: give one vector, or a list of vectors", path, i, kindName(c))
+				return
+			}
+		}
+		var argv []string
+		d.decode(n, reflect.ValueOf(&argv).Elem(), path)
+		out = Commands{argv}
+	}
+	v.Set(reflect.ValueOf(out))
 }
 
 // key checks a mapping key: a plain string, not an alias, a merge (<<),

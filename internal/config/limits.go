@@ -26,6 +26,7 @@ const (
 	maxURL       = 8192 // bytes of a URL
 	maxGitURL    = 2048 // bytes of a repository URL
 	maxStart     = 64   // words of the start command
+	maxHooks     = 16   // commands of one kind of hook
 	maxShared    = 64   // shared paths
 	maxNameBytes = 128  // bytes of a variable or field name
 )

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
+	"github.com/ferryhq/ferry/internal/startcmd"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -200,7 +201,7 @@ func (d *detector) requirements() {
 		if deps, ok := d.pyprojectDependencies(); ok {
 			d.r.Requirements = "pyproject.toml"
 			d.r.Dependencies = deps
-			d.note("dependencies are declared in pyproject.toml's [project] dependencies: ferry.yml's requirements: names a requirements file, so write one (pip-compile pyproject.toml, or list them) or install the project itself")
+			d.note("dependencies are declared in pyproject.toml's [project] dependencies: the servers install those (the app itself runs from its release, see docs/config.md)")
 		}
 	}
 	if d.r.Requirements == "" {
@@ -329,7 +330,10 @@ func (d *detector) fromProcfile() *Start {
 			return s
 		}
 		// A web: line that is not a known server (python app.py): as is.
-		argv := shellSplit(strings.TrimSpace(cmd))
+		var argv []string
+		if cmds := startcmd.Split(strings.TrimSpace(cmd), nil); len(cmds) > 0 {
+			argv = cmds[0]
+		}
 		if len(argv) > 0 && (argv[0] == "python" || argv[0] == "python3") {
 			return &Start{Command: strings.Join(replacePort(argv), " "), Server: "python", From: ev}
 		}
@@ -407,98 +411,55 @@ func (d *detector) fromReadme() *Start {
 	return nil
 }
 
-// fromCommand reads a server command: its server, target and whether
-// the target is a factory, then rewrites it for ferry (see the package
+// fromCommand reads a server command through startcmd (the reader the
+// smoke gate and the agent use too): its server, target and whether the
+// target is a factory, then rewrites it for ferry (see the package
 // comment). nil when it names no target ferry can find.
 func (d *detector) fromCommand(cmd string, ev Evidence) *Start {
-	argv := shellSplit(cmd)
-	var env []string
-	for len(argv) > 0 && strings.Contains(argv[0], "=") && !strings.HasPrefix(argv[0], "-") {
-		env = append(env, argv[0])
-		argv = argv[1:]
-	}
-	if len(argv) >= 3 && (argv[0] == "python" || argv[0] == "python3") && argv[1] == "-m" {
-		argv = argv[2:]
-	}
-	if len(argv) == 0 {
-		return nil
-	}
-	server := argv[0]
-	args := argv[1:]
+	t := startcmd.Parse(cmd, nil)
+	server := t.Server
 	switch server {
-	case "waitress-serve", "waitress":
+	case "waitress-serve":
 		server = "waitress"
 	case "gunicorn", "uvicorn", "hypercorn":
 	case "flask":
-		return d.fromFlaskCommand(args, env, ev)
+		return d.fromFlaskCommand(t, ev)
 	default:
 		return nil
 	}
-	target, factory := "", false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--call" || a == "--factory":
-			factory = true
-		case strings.HasPrefix(a, "-"):
-			// An option; its value may be the next word (--bind 0:8000).
-			if !strings.Contains(a, "=") && i+1 < len(args) && !strings.Contains(args[i+1], ":") || optionWithValue[a] {
-				i++
-			}
-		case strings.Contains(a, ":") && target == "":
-			target = a
-		}
-	}
-	if target == "" {
+	if t.Module == "" || t.Attr == "" {
 		return nil
 	}
-	if strings.HasSuffix(target, "()") {
-		factory = true
-	}
-	s := &Start{Server: server, Target: strings.TrimSuffix(target, "()"), Factory: factory, From: ev}
+	s := &Start{Server: server, Target: t.Module + ":" + t.Attr, Factory: t.Call, From: ev}
 	if server == "gunicorn" && d.o.Platform == "windows" {
 		d.note("%s runs gunicorn, which does not run on Windows: start: uses waitress instead (add waitress to the requirements)", ev)
 		s.Server = "waitress"
 		s.Command = d.command(s)
 		return s
 	}
-	s.Command = strings.Join(append([]string{"python", "-m", server}, replacePort(args)...), " ")
+	s.Command = strings.Join(append([]string{"python", "-m", server}, replacePort(t.Args)...), " ")
 	d.checkServerDeclared(s)
 	return s
 }
 
-// optionWithValue are options whose value may contain a colon.
-var optionWithValue = map[string]bool{"--bind": true, "-b": true, "--listen": true, "--host": true}
-
-func (d *detector) fromFlaskCommand(args, env []string, ev Evidence) *Start {
-	target := ""
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "FLASK_APP="); ok {
-			target = v
-		}
-	}
-	for i := 0; i < len(args); i++ {
-		if args[i] == "--app" && i+1 < len(args) {
-			target = args[i+1]
-		} else if v, ok := strings.CutPrefix(args[i], "--app="); ok {
-			target = v
-		}
-	}
+func (d *detector) fromFlaskCommand(t startcmd.Target, ev Evidence) *Start {
 	var s *Start
-	if target != "" {
-		s = &Start{Target: target, From: ev}
-		if strings.HasSuffix(target, "()") {
-			s.Target, s.Factory = strings.TrimSuffix(target, "()"), true
-		} else if !strings.Contains(target, ":") {
-			// flask --app flaskr: Flask finds app or create_app in the module.
-			mod := strings.TrimSuffix(target, ".py")
-			if src := d.fromModule(mod); src != nil {
-				s.Target, s.Factory = src.Target, src.Factory
-			} else {
-				s.Target, s.Factory = mod+":create_app", true
-			}
+	switch {
+	case t.Module != "" && t.Attr != "":
+		s = &Start{Target: t.Module + ":" + t.Attr, Factory: t.Call, From: ev}
+	case t.Module != "":
+		// flask --app flaskr: Flask finds app or create_app in the module.
+		mod := t.Module
+		if len(t.Dirs) > 0 {
+			mod = t.Dirs[0] + "/" + mod
 		}
-	} else {
+		s = &Start{From: ev}
+		if src := d.fromModule(mod); src != nil {
+			s.Target, s.Factory = src.Target, src.Factory
+		} else {
+			s.Target, s.Factory = t.Module+":create_app", true
+		}
+	default:
 		s = d.fromSource()
 		if s == nil {
 			return nil
@@ -679,40 +640,6 @@ func (d *detector) health() {
 		return
 	}
 	d.r.Health, d.r.HealthFrom = best, from
-}
-
-// shellSplit splits a command line as a POSIX shell would for plain
-// words and quotes (no expansion), which is how ferry's start: reads too.
-func shellSplit(s string) []string {
-	var out []string
-	var cur strings.Builder
-	quote, word := byte(0), false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == '\'' || c == '"':
-			quote, word = c, true
-		case c == ' ' || c == '\t':
-			if word {
-				out = append(out, cur.String())
-				cur.Reset()
-				word = false
-			}
-		default:
-			cur.WriteByte(c)
-			word = true
-		}
-	}
-	if word {
-		out = append(out, cur.String())
-	}
-	return out
 }
 
 var portRe = text.Pattern(`\$\{?PORT\}?`)

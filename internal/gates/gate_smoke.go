@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/startcmd"
 )
 
 // smokeScript imports each module named in argv and writes one JSON record
@@ -83,7 +85,7 @@ func runSmokeGate(ctx context.Context, e *runEnv, g SmokeGate, r *Result) {
 	imports := g.Modules
 	var dirs []string
 	if len(imports) == 0 {
-		if t := parseStart(e.start, e.userEnv.get); t.Module != "" && (!t.Guessed || tree.holdsModule(t)) {
+		if t := startcmd.Parse(e.start, e.userEnv.get); t.Module != "" && (!t.Guessed || tree.holdsModule(t)) {
 			ref := t.Module
 			if t.Attr != "" {
 				ref += ":" + t.Attr

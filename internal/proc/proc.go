@@ -83,7 +83,7 @@ func Stop(ctx context.Context, h Handle, grace time.Duration) error {
 		return fmt.Errorf("stop pid %d: %w", h.PID, err)
 	}
 	if waitGone(ctx, h, grace) == nil {
-		return nil
+		return reapGroup(ctx, h, grace)
 	}
 	if err := kill(h); err != nil && Alive(h) {
 		return fmt.Errorf("kill pid %d: %w", h.PID, err)

@@ -4,11 +4,15 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/poll"
 )
 
 func start(spec Spec) (Handle, error) {
@@ -71,6 +75,29 @@ func startTime(pid int) (uint64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// reapGroup is the end of a graceful stop: the leader is gone, and the
+// rest of its process group (gunicorn's workers, uvicorn's reloaded
+// server), which got the same signal, gets grace to follow, then is
+// killed. A worker that outlives its master keeps the port and the
+// release's files, and nothing would ever stop it.
+func reapGroup(ctx context.Context, h Handle, grace time.Duration) error {
+	if h.PID <= 0 || !groupAlive(h.PID) {
+		return nil
+	}
+	gone := func(context.Context) (bool, error) { return !groupAlive(h.PID), nil }
+	b := exitPoll
+	b.Deadline = grace
+	if poll.Until(ctx, b, gone) == nil {
+		return nil
+	}
+	syscall.Kill(-h.PID, syscall.SIGKILL) //nolint:errcheck // gone meanwhile is fine
+	b.Deadline = killWait
+	if err := poll.Until(context.WithoutCancel(ctx), b, gone); err != nil {
+		return fmt.Errorf("process group %d still running %s after kill", h.PID, killWait)
+	}
+	return nil
 }
 
 func terminate(h Handle) error { return signalGroup(h, syscall.SIGTERM) }

@@ -214,6 +214,11 @@ func start(spec Spec) (Handle, error) {
 	return h, nil
 }
 
+// reapGroup: Windows has no process group to wait for; a forced stop ends
+// the app's whole tree through its job (see kill), a graceful one relies on
+// the app ending its children (waitress has none; Windows runs no gunicorn).
+func reapGroup(context.Context, Handle, time.Duration) error { return nil }
+
 // resolveProgram finds the executable the way os/exec would: an absolute
 // path as is, a relative path with a separator against dir, a bare name
 // through PATH; ".exe" is tried when the name has no extension.

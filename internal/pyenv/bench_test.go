@@ -33,7 +33,7 @@ func BenchmarkNewVenv(b *testing.B) {
 		}
 	}
 	old := make(func(v string) error { return viaEnsurepip(ctx, python, v, nil) })
-	cur := make(func(v string) error { return Create(ctx, python, v) })
+	cur := make(func(v string) error { return Create(ctx, python, v, false) })
 	base, subj := benchpair.Pairs(b, old, cur)
 	benchpair.Report(b, "ensurepip", base, "create", subj)
 }

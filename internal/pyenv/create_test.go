@@ -40,7 +40,7 @@ func matchesEnsurepip(t *testing.T, python string) {
 	}
 	base := t.TempDir()
 	fast, slow := filepath.Join(base, "fast"), filepath.Join(base, "slow")
-	if err := Create(ctx, python, fast); err != nil {
+	if err := Create(ctx, python, fast, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(fast, basePipMarker)); err != nil {
@@ -76,7 +76,7 @@ func matchesEnsurepip(t *testing.T, python string) {
 	for _, step := range []string{"created", "installed"} {
 		if step == "installed" {
 			for _, v := range []string{fast, slow} {
-				if err := Install(ctx, v, reqs, PipOptions{NoIndex: true, FindLinks: []string{wheels}}, filepath.Join(v, "pip.log")); err != nil {
+				if err := Install(ctx, v, filepath.Dir(reqs), reqs, PipOptions{NoIndex: true, FindLinks: []string{wheels}}, filepath.Join(v, "pip.log")); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -28,6 +28,13 @@ type PipOptions struct {
 	IndexURL  string   `json:"index_url,omitempty"`
 	FindLinks []string `json:"find_links,omitempty"`
 	NoIndex   bool     `json:"no_index,omitempty"`
+	// SystemSitePackages makes the venv see the interpreter's own
+	// packages (servers whose packages come from the OS).
+	SystemSitePackages bool `json:"system_site_packages,omitempty"`
+	// RequireHashes runs pip with --require-hashes: set by the agent for
+	// a requirements file that pins by hash, never sent in a spec (it
+	// follows from the file, which the key already covers).
+	RequireHashes bool `json:"-"`
 }
 
 // completeMarker is written last: a venv directory without it was cut
@@ -50,12 +57,20 @@ func Version(ctx context.Context, python string) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
-// Key returns the venv key for the inputs.
-func Key(pythonVersion string, requirements []byte, opts PipOptions) string {
+// Key returns the venv key for the inputs: the interpreter's version, the
+// dependency declaration (Declaration.Keyed) and the pip options as
+// written in ferry.yml, so that a relative find-links entry keys the same
+// in every release. wheelhouses identifies what the release's own
+// find-links directories offer (WheelhouseDigest of each, in order); ""
+// when there are none, which keys as before it existed.
+func Key(pythonVersion string, requirements []byte, opts PipOptions, wheelhouses string) string {
 	h := sha256.New()
 	o, _ := json.Marshal(opts)
 	fmt.Fprintf(h, "python\x00%s\x00opts\x00%s\x00reqs\x00", pythonVersion, o)
 	h.Write(requirements)
+	if wheelhouses != "" {
+		fmt.Fprintf(h, "\x00wheelhouses\x00%s", wheelhouses)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 
@@ -74,23 +89,32 @@ func Complete(venv string) bool {
 }
 
 // Create makes a fresh venv at dir, removing a partial one first
-// (create.go: without ensurepip where the base pip can fill it).
-func Create(ctx context.Context, python, dir string) error {
+// (create.go: without ensurepip where the base pip can fill it);
+// systemSite gives it the interpreter's own packages.
+func Create(ctx context.Context, python, dir string, systemSite bool) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove partial venv: %w", err)
 	}
-	return create(ctx, python, dir, nil)
+	var venvArgs []string
+	if systemSite {
+		venvArgs = []string{"--system-site-packages"}
+	}
+	return create(ctx, python, dir, venvArgs)
 }
 
-// Install runs pip install -r requirements in venv, logging pip's output
-// to logPath; on failure the error carries pip's last lines.
-func Install(ctx context.Context, venv, requirements string, opts PipOptions, logPath string) error {
+// Install runs pip install -r requirements in venv from dir (where
+// relative paths in the requirements resolve), logging pip's output to
+// logPath; on failure the error carries pip's last lines.
+func Install(ctx context.Context, venv, dir, requirements string, opts PipOptions, logPath string) error {
 	args := []string{"install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
 	if opts.NoIndex {
 		args = append(args, "--no-index")
 	}
 	for _, f := range opts.FindLinks {
 		args = append(args, "--find-links", f)
+	}
+	if opts.RequireHashes {
+		args = append(args, "--require-hashes")
 	}
 	args = append(args, "-r", requirements)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -103,7 +127,7 @@ func Install(ctx context.Context, venv, requirements string, opts PipOptions, lo
 	defer logf.Close()
 	var tail bytes.Buffer
 	cmd := pipCommand(ctx, venv, args...)
-	cmd.Dir = filepath.Dir(requirements)
+	cmd.Dir = dir
 	cmd.Stdout = logf
 	cmd.Stderr = &teeTail{w: logf, buf: &tail}
 	cmd.Env = append(os.Environ(), "PIP_NO_COLOR=1", "PYTHONDONTWRITEBYTECODE=1")

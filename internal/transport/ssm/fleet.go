@@ -108,6 +108,7 @@ func rollbackSpec(spec agent.Spec, to string) agent.Spec {
 	s.Op, s.To = agent.OpRollback, to
 	s.SHA, s.Source, s.Python, s.Requirements = "", agent.Source{}, "", ""
 	s.Pip = agent.Spec{}.Pip
+	s.Hooks = nil // a rollback runs no hooks
 	return s
 }
 

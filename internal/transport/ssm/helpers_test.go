@@ -172,9 +172,9 @@ func templateVenv(t testing.TB) string {
 			return
 		}
 		s := (&fleet{}).spec(agent.OpApply, "")
-		key := pyenv.Key(v, []byte(requirements), s.Pip)
+		key := pyenv.Key(v, []byte(requirements), s.Pip, "")
 		venvPath = filepath.Join(dir, key)
-		if venvErr = pyenv.Create(ctx, python, venvPath); venvErr != nil {
+		if venvErr = pyenv.Create(ctx, python, venvPath, false); venvErr != nil {
 			return
 		}
 		venvErr = pyenv.MarkComplete(venvPath, key)

@@ -47,7 +47,7 @@ var (
 	// no backtick, no space, no semicolon, nothing a shell or PowerShell
 	// string could treat specially.
 	urlChars = text.Pattern(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%=&?+-]*$`)
-	ops      = map[string]bool{agent.OpApply: true, agent.OpRollback: true, agent.OpStatus: true, agent.OpReleases: true, agent.OpUnlock: true, opRepair: true, agent.OpDoctor: true}
+	ops      = map[string]bool{agent.OpApply: true, agent.OpRollback: true, agent.OpStatus: true, agent.OpReleases: true, agent.OpUnlock: true, opRepair: true, agent.OpDoctor: true, agent.OpExec: true}
 )
 
 // opRepair is the agent's repair operation (agent.OpRepair once the

@@ -71,6 +71,9 @@ type Options struct {
 	AppDir  string
 	// Agents supplies the ferry-agent binaries.
 	Agents AgentSource
+	// One runs the spec on one instance only, the first Online one by
+	// instance ID (ferry exec without --all).
+	One bool
 	// AWSConfig replaces the SDK's default configuration loading (tests,
 	// the sandbox); nil loads it from the environment and shared files.
 	AWSConfig *aws.Config
@@ -251,6 +254,11 @@ func (r *run) run(ctx context.Context, spec agent.Spec) ([]transport.TargetResul
 	if r.insts, err = r.preflight(ctx); err != nil {
 		return nil, transport.Preflight(err)
 	}
+	if r.o.One && len(r.insts) > 1 {
+		sort.Slice(r.insts, func(i, j int) bool { return r.insts[i].ID < r.insts[j].ID })
+		r.log("", "running on %s, one of the %d instances (--all runs on every one)", r.insts[0].ID, len(r.insts))
+		r.insts = r.insts[:1]
+	}
 	if err := r.checkBucket(ctx); err != nil {
 		return nil, transport.Preflight(err)
 	}
@@ -266,7 +274,7 @@ func (r *run) run(ctx context.Context, spec agent.Spec) ([]transport.TargetResul
 			return nil, err
 		}
 	}
-	results, cancelled, err := r.execute(ctx, spec, r.insts, len(r.o.InstanceIDs) == 0)
+	results, cancelled, err := r.execute(ctx, spec, r.insts, len(r.o.InstanceIDs) == 0 && !r.o.One)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package gates
+package startcmd
 
 import (
 	"reflect"
@@ -11,7 +11,7 @@ import (
 func TestParseStart(t *testing.T) {
 	env := map[string]string{"FLASK_APP": "fromenv", "APP_MODULE": "mysite.wsgi:application", "PORT": "8000"}
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	type want = startTarget
+	type want = Target
 	for _, tc := range []struct {
 		start string
 		want  want
@@ -94,12 +94,13 @@ func TestParseStart(t *testing.T) {
 		{`sanic server:app --port 8000`, want{Module: "server", Attr: "app", Guessed: true}},
 		{`redis-server --bind localhost:6379`, want{}},
 	} {
-		got := parseStart(tc.start, getenv)
+		got := Parse(tc.start, getenv)
+		got.Server, got.Args = "", nil // TestParseServer checks them
 		if len(got.Dirs) == 0 {
 			got.Dirs = nil
 		}
 		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("parseStart(%q)\n got %+v\nwant %+v", tc.start, got, tc.want)
+			t.Errorf("Parse(%q)\n got %+v\nwant %+v", tc.start, got, tc.want)
 		}
 	}
 }
@@ -123,11 +124,11 @@ func TestSplitStart(t *testing.T) {
 		`unterminated "quote`:                `unterminated|quote`,
 	} {
 		var cmds []string
-		for _, words := range splitStart(in, env) {
+		for _, words := range Split(in, env) {
 			cmds = append(cmds, strings.Join(words, "|"))
 		}
 		if got := strings.Join(cmds, "/"); got != want {
-			t.Errorf("splitStart(%q) = %q, want %q", in, got, want)
+			t.Errorf("Split(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

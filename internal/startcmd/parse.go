@@ -1,4 +1,11 @@
-package gates
+// Package startcmd reads start commands as people write them: which
+// server a command runs (gunicorn, waitress-serve, uvicorn, flask, python
+// app.py, pythonw.exe app.py...), the app it serves, and where the
+// release's venv holds its program. The smoke gate, ferry init's
+// detection and the agent all read start: through it, so the three never
+// disagree about what a command means. It links the standard library
+// only (the agent's rule).
+package startcmd
 
 import (
 	"path"
@@ -7,11 +14,18 @@ import (
 	"github.com/ferryhq/ferry/internal/text"
 )
 
-// startTarget is what an app's start command serves, as the smoke gate
-// needs it: the module the server imports, the app object in it, and the
-// directories the server imports from. Nothing is ever called: an app
-// factory such as create_app() may need the production database.
-type startTarget struct {
+// Target is what an app's start command serves: the server, the module
+// the server imports, the app object in it, and the directories the
+// server imports from. Nothing is ever called: an app factory such as
+// create_app() may need the production database.
+type Target struct {
+	// Server is the program ferry knows the command runs, by its canonical
+	// name (gunicorn, waitress-serve, uvicorn, flask…; python for a script
+	// or the app's own module run with -m); "" when ferry does not know it.
+	Server string
+	// Args are the server's own arguments: what follows its program name,
+	// or python -m NAME.
+	Args []string
 	// Module is the dotted module the server imports; "" when the command
 	// does not say (a shell script, a config file naming the app).
 	Module string
@@ -95,6 +109,8 @@ var pythonModuleServers = map[string]string{
 }
 
 var (
+	moduleNameRe = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+	identRe      = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// appRefRe is a server's app reference: module, then optionally :name,
 	// :dotted.name or :factory(args).
 	appRefRe = text.Pattern(`^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(\(.*\))?)?$`)
@@ -102,19 +118,19 @@ var (
 	assignRe = text.Pattern(`^[A-Za-z_][A-Za-z0-9_]*=`)
 )
 
-// parseStart reads a start command as ferry.yml gives it. getenv answers
+// Parse reads a start command as ferry.yml gives it. getenv answers
 // for variables the command uses ($FLASK_APP, ${APP_MODULE}); variables
 // it does not know are left as written, which is harmless in the option
 // values they usually are ($PORT).
-func parseStart(start string, getenv func(string) (string, bool)) startTarget {
-	return targetOf(splitStart(start, getenv), getenv, 0)
+func Parse(start string, getenv func(string) (string, bool)) Target {
+	return targetOf(Split(start, getenv), getenv, 0)
 }
 
 // targetOf is the target of the last of cmds that names one (the server
 // comes last: migrations and the like run first), with the directories
 // earlier `cd DIR` commands moved to.
-func targetOf(cmds [][]string, getenv func(string) (string, bool), depth int) startTarget {
-	var found startTarget
+func targetOf(cmds [][]string, getenv func(string) (string, bool), depth int) Target {
+	var found Target
 	base := ""
 	for _, words := range cmds {
 		if words[0] == "cd" || words[0] == "pushd" {
@@ -150,10 +166,10 @@ func joinDir(base, dir string) string {
 	return dir
 }
 
-// progName is a program's name as the tables know it: the last path
+// ProgName is a program's name as the tables know it: the last path
 // element, lowercase, without .exe, so C:\app\.venv\Scripts\waitress-serve.exe
 // and /usr/bin/gunicorn are found alike.
-func progName(word string) string {
+func ProgName(word string) string {
 	if i := strings.LastIndexAny(word, `/\`); i >= 0 {
 		word = word[i+1:]
 	}
@@ -166,7 +182,7 @@ func progName(word string) string {
 
 // parseCommand reads one simple command: assignments and wrappers first
 // (env, exec, poetry run, ...), then the program and its arguments.
-func parseCommand(words []string, getenv func(string) (string, bool), depth int) startTarget {
+func parseCommand(words []string, getenv func(string) (string, bool), depth int) Target {
 	env := map[string]string{}
 	lookup := func(name string) (string, bool) {
 		if v, ok := env[name]; ok {
@@ -186,7 +202,7 @@ func parseCommand(words []string, getenv func(string) (string, bool), depth int)
 			i++
 			continue
 		}
-		prog := progName(w)
+		prog := ProgName(w)
 		next := func(n int) string {
 			if i+n < len(words) {
 				return words[i+n]
@@ -233,7 +249,7 @@ func parseCommand(words []string, getenv func(string) (string, bool), depth int)
 				i++
 			}
 		case (prog == "sh" || prog == "bash" || prog == "dash" || prog == "zsh") && next(1) == "-c" && depth < 3:
-			return targetOf(splitStart(next(2), lookup), lookup, depth+1)
+			return targetOf(Split(next(2), lookup), lookup, depth+1)
 		case prog == "cmd" && strings.EqualFold(next(1), "/c") && depth < 3:
 			return targetOf([][]string{words[i+2:]}, lookup, depth+1)
 		default:
@@ -243,21 +259,23 @@ func parseCommand(words []string, getenv func(string) (string, bool), depth int)
 				return parsePython(args, lookup)
 			case strings.HasSuffix(prog, ".py"):
 				// An executable script run by its #! line.
-				return scriptTarget(w)
+				t := scriptTarget(w)
+				t.Server, t.Args = "python", args
+				return t
 			default:
-				if s, ok := servers[prog]; ok {
-					return parseServer(s, args, lookup)
+				if _, ok := servers[prog]; ok {
+					return parseServer(prog, args, lookup)
 				}
 				return guessTarget(args)
 			}
 		}
 	}
-	return startTarget{}
+	return Target{}
 }
 
 // parsePython reads an interpreter's arguments: -m MODULE (a server,
 // whose own arguments are read next, or the app's package) or a script.
-func parsePython(args []string, getenv func(string) (string, bool)) startTarget {
+func parsePython(args []string, getenv func(string) (string, bool)) Target {
 	for j := 0; j < len(args); j++ {
 		a := args[j]
 		switch {
@@ -266,45 +284,47 @@ func parsePython(args []string, getenv func(string) (string, bool)) startTarget 
 			rest := args[j+1:]
 			if mod == "" {
 				if j+1 >= len(args) {
-					return startTarget{}
+					return Target{}
 				}
 				mod, rest = args[j+1], args[j+2:]
 			}
 			if name, ok := pythonModuleServers[mod]; ok {
-				return parseServer(servers[name], rest, getenv)
+				return parseServer(name, rest, getenv)
 			}
 			if moduleNameRe().MatchString(mod) {
-				return startTarget{Module: mod}
+				return Target{Server: "python", Args: args, Module: mod}
 			}
-			return startTarget{}
+			return Target{}
 		case strings.HasPrefix(a, "-c"), a == "-":
 			// Code on the command line or stdin: nothing to name.
-			return startTarget{}
+			return Target{}
 		case a == "-W" || a == "-X" || a == "--check-hash-based-pycs":
 			j++
 		case a == "--":
 		case strings.HasPrefix(a, "-"):
 			// -u, -O, -B, -Wd, -Xdev, and the py launcher's -3.12.
 		default:
-			return scriptTarget(a)
+			t := scriptTarget(a)
+			t.Server, t.Args = "python", args
+			return t
 		}
 	}
-	return startTarget{}
+	return Target{}
 }
 
 // scriptTarget is the module of a script run as `python dir/app.py`:
 // Python puts the script's own directory first on the import path.
-func scriptTarget(file string) startTarget {
+func scriptTarget(file string) Target {
 	file = strings.ReplaceAll(file, `\`, "/")
 	if !strings.HasSuffix(file, ".py") && !strings.HasSuffix(file, ".pyw") {
-		return startTarget{}
+		return Target{}
 	}
 	dir, base := path.Split(file)
 	mod := strings.TrimSuffix(strings.TrimSuffix(base, ".py"), ".pyw")
 	if !identRe().MatchString(mod) {
-		return startTarget{}
+		return Target{}
 	}
-	t := startTarget{Module: mod}
+	t := Target{Module: mod}
 	if d := joinDir("", dir); d != "" {
 		t.Dirs = []string{d}
 	}
@@ -313,7 +333,7 @@ func scriptTarget(file string) startTarget {
 
 // appRef reads a server's app reference: "pkg.mod", "pkg.mod:app",
 // "pkg:create_app()", and for flask --app a path such as src/hello.py.
-func appRef(ref string) (startTarget, bool) {
+func appRef(ref string) (Target, bool) {
 	mod, attr, hasAttr := strings.Cut(strings.TrimSpace(ref), ":")
 	var dirs []string
 	if strings.ContainsAny(mod, `/\`) || strings.HasSuffix(mod, ".py") {
@@ -323,7 +343,7 @@ func appRef(ref string) (startTarget, bool) {
 		}
 		s := scriptTarget(file)
 		if s.Module == "" {
-			return startTarget{}, false
+			return Target{}, false
 		}
 		mod, dirs = s.Module, s.Dirs
 	}
@@ -332,14 +352,15 @@ func appRef(ref string) (startTarget, bool) {
 	}
 	m := appRefRe().FindStringSubmatch(mod)
 	if m == nil {
-		return startTarget{}, false
+		return Target{}, false
 	}
-	return startTarget{Module: m[1], Attr: m[2], Call: m[3] != "", Dirs: dirs}, true
+	return Target{Module: m[1], Attr: m[2], Call: m[3] != "", Dirs: dirs}, true
 }
 
 // parseServer reads a known server's arguments.
-func parseServer(s server, args []string, getenv func(string) (string, bool)) startTarget {
-	var t startTarget
+func parseServer(name string, args []string, getenv func(string) (string, bool)) Target {
+	s := servers[name]
+	var t Target
 	var values []string
 	found, call := false, false
 	take := func(ref string) {
@@ -414,15 +435,16 @@ func parseServer(s server, args []string, getenv func(string) (string, bool)) st
 		}
 	}
 	if !found {
-		return startTarget{}
+		return Target{}
 	}
 	t.Call = t.Call || (call && t.Attr != "")
+	t.Server, t.Args = name, args
 	return t
 }
 
 // guessTarget reads the arguments of a program ferry does not know: the
 // first app reference with a colon, else the first Python script.
-func guessTarget(args []string) startTarget {
+func guessTarget(args []string) Target {
 	for _, a := range args {
 		if strings.Contains(a, ":") {
 			if t, ok := appRef(a); ok && t.Attr != "" {
@@ -437,7 +459,7 @@ func guessTarget(args []string) startTarget {
 			return t
 		}
 	}
-	return startTarget{}
+	return Target{}
 }
 
 func contains(list []string, s string) bool {
@@ -449,14 +471,14 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// splitStart splits a start command into simple commands of words, the
+// Split splits a start command into simple commands of words, the
 // way a POSIX shell would for words, quotes and the operators && || ; |
 // &, without running one. Unlike config.SplitCommand, which refuses shell
 // syntax, it accepts whatever a start command may hold: the gate reads it,
 // it does not run it. $NAME and ${NAME} are replaced when getenv knows
 // them (${NAME:-default} falls back to its default); a backslash outside
 // quotes is a plain character, as Windows paths need.
-func splitStart(s string, getenv func(string) (string, bool)) [][]string {
+func Split(s string, getenv func(string) (string, bool)) [][]string {
 	var cmds [][]string
 	var words []string
 	var cur strings.Builder
