@@ -36,7 +36,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
-	"github.com/ferryhq/ferry/internal/startcmd"
+	"github.com/ferryhq/ferry/internal/startcmd/appref"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -331,7 +331,7 @@ func (d *detector) fromProcfile() *Start {
 		}
 		// A web: line that is not a known server (python app.py): as is.
 		var argv []string
-		if cmds := startcmd.Split(strings.TrimSpace(cmd), nil); len(cmds) > 0 {
+		if cmds := appref.Split(strings.TrimSpace(cmd), nil); len(cmds) > 0 {
 			argv = cmds[0]
 		}
 		if len(argv) > 0 && (argv[0] == "python" || argv[0] == "python3") {
@@ -416,7 +416,7 @@ func (d *detector) fromReadme() *Start {
 // target is a factory, then rewrites it for ferry (see the package
 // comment). nil when it names no target ferry can find.
 func (d *detector) fromCommand(cmd string, ev Evidence) *Start {
-	t := startcmd.Parse(cmd, nil)
+	t := appref.Parse(cmd, nil)
 	server := t.Server
 	switch server {
 	case "waitress-serve":
@@ -442,7 +442,7 @@ func (d *detector) fromCommand(cmd string, ev Evidence) *Start {
 	return s
 }
 
-func (d *detector) fromFlaskCommand(t startcmd.Target, ev Evidence) *Start {
+func (d *detector) fromFlaskCommand(t appref.Target, ev Evidence) *Start {
 	var s *Start
 	switch {
 	case t.Module != "" && t.Attr != "":

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferryhq/ferry/internal/startcmd"
+	"github.com/ferryhq/ferry/internal/startcmd/appref"
 )
 
 // smokeScript imports each module named in argv and writes one JSON record
@@ -85,7 +85,7 @@ func runSmokeGate(ctx context.Context, e *runEnv, g SmokeGate, r *Result) {
 	imports := g.Modules
 	var dirs []string
 	if len(imports) == 0 {
-		if t := startcmd.Parse(e.start, e.userEnv.get); t.Module != "" && (!t.Guessed || tree.holdsModule(t)) {
+		if t := appref.Parse(e.start, e.userEnv.get); t.Module != "" && (!t.Guessed || tree.holdsModule(t)) {
 			ref := t.Module
 			if t.Attr != "" {
 				ref += ":" + t.Attr

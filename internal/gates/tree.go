@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ferryhq/ferry/internal/startcmd"
+	"github.com/ferryhq/ferry/internal/startcmd/appref"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -386,7 +386,7 @@ func (l sourceLayout) appModules() []string {
 
 // holdsModule reports whether the app holds t's top-level module, as a
 // module or a package, where the server would import it from.
-func (t *appTree) holdsModule(st startcmd.Target) bool {
+func (t *appTree) holdsModule(st appref.Target) bool {
 	top, _, _ := strings.Cut(st.Module, ".")
 	dirs := append([]string{""}, st.Dirs...)
 	if t.layout.Src != "" {

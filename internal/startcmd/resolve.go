@@ -1,7 +1,6 @@
 package startcmd
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -51,16 +50,6 @@ func (v Venv) join(parts ...string) string {
 	return strings.TrimRight(v.Dir, `/\`) + sep + strings.Join(parts, sep)
 }
 
-var (
-	// interpRe names an interpreter the venv stands in for: python,
-	// python3, python3.12, with .exe on Windows.
-	interpRe   = regexp.MustCompile(`^(?i)python[0-9.]*(\.exe)?$`)
-	windowedRe = regexp.MustCompile(`^(?i)pythonw[0-9.]*(\.exe)?$`)
-	// launcherVersionRe is the py launcher's version selector: -3, -3.12,
-	// -3.12-64, -V:3.12.
-	launcherVersionRe = regexp.MustCompile(`^-([0-9]+(\.[0-9]+)?(-(32|64))?|V:\S+)$`)
-)
-
 // Resolve returns argv with its program made the release venv's own, as
 // people mean it when they write a start command or a hook:
 //
@@ -87,13 +76,13 @@ func Resolve(argv []string, v Venv) []string {
 		return out
 	}
 	switch {
-	case interpRe.MatchString(prog):
+	case interpreterNamed(prog, "python"):
 		out[0] = v.Python()
-	case windowedRe.MatchString(prog):
+	case interpreterNamed(prog, "pythonw"):
 		out[0] = v.pythonw()
 	case strings.EqualFold(prog, "py") || strings.EqualFold(prog, "py.exe"):
 		out[0] = v.Python()
-		if len(out) > 1 && launcherVersionRe.MatchString(out[1]) {
+		if len(out) > 1 && launcherVersion(out[1]) {
 			out = append(out[:1], out[2:]...)
 		}
 	default:

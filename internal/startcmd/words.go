@@ -3,7 +3,6 @@ package startcmd
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -89,17 +88,12 @@ func Words(s string) ([]string, error) {
 	return words, nil
 }
 
-// wordVarRe is a variable as Words accepts it: $NAME, ${NAME}, or
-// ${NAME:-default} / ${NAME-default} with a default free of braces,
-// quotes and dollars.
-var wordVarRe = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^{}$"'\x60]*))?\}|([A-Za-z_][A-Za-z0-9_]*))`)
-
 // variable returns the length of the variable s starts with; a dollar
 // followed by anything else is refused: $(…) runs a command, $1 or $*
 // mean nothing without a shell.
 func variable(s string) (int, error) {
-	if m := wordVarRe.FindStringIndex(s); m != nil {
-		return m[1], nil
+	if v, ok := matchWordVar(s); ok {
+		return v.n, nil
 	}
 	if strings.HasPrefix(s, "$(") {
 		return 0, errors.New("\"$(\" is shell syntax; ferry runs the command without a shell")
@@ -128,16 +122,15 @@ func Vars(words []string) []string {
 				i++
 				continue
 			}
-			m := wordVarRe.FindStringSubmatch(w[i:])
-			if m == nil {
+			m, ok := matchWordVar(w[i:])
+			if !ok {
 				continue
 			}
-			name := m[1] + m[4]
-			if m[2] == "" && !seen[name] {
-				seen[name] = true
-				out = append(out, name)
+			if m.op == "" && !seen[m.name] {
+				seen[m.name] = true
+				out = append(out, m.name)
 			}
-			i += len(m[0]) - 1
+			i += m.n - 1
 		}
 	}
 	return out
@@ -166,22 +159,21 @@ func Expand(words []string, lookup func(string) (string, bool)) ([]string, error
 				i++
 				continue
 			}
-			m := wordVarRe.FindStringSubmatch(w[i:])
-			if m == nil {
+			m, found := matchWordVar(w[i:])
+			if !found {
 				b.WriteByte('$') // a lone dollar from an older spec: as written
 				continue
 			}
-			name := m[1] + m[4]
-			v, ok := lookup(name)
+			v, ok := lookup(m.name)
 			switch {
-			case ok && (v != "" || m[2] != ":-"):
+			case ok && (v != "" || m.op != ":-"):
 				b.WriteString(v)
-			case m[2] != "":
-				b.WriteString(m[3])
+			case m.op != "":
+				b.WriteString(m.def)
 			default:
-				missing = append(missing, name)
+				missing = append(missing, m.name)
 			}
-			i += len(m[0]) - 1
+			i += m.n - 1
 		}
 		out[wi] = b.String()
 	}

@@ -1,4 +1,4 @@
-package startcmd
+package appref
 
 import (
 	"reflect"

@@ -1,11 +1,10 @@
-// Package startcmd reads start commands as people write them: which
-// server a command runs (gunicorn, waitress-serve, uvicorn, flask, python
-// app.py, pythonw.exe app.py...), the app it serves, and where the
-// release's venv holds its program. The smoke gate, ferry init's
-// detection and the agent all read start: through it, so the three never
-// disagree about what a command means. It links the standard library
-// only (the agent's rule).
-package startcmd
+// Package appref reads which server a start command runs (gunicorn,
+// waitress-serve, uvicorn, flask, python app.py, pythonw.exe app.py...)
+// and the app it serves. The smoke gate, ferry init's detection and the
+// config check read start: through it, so they never disagree about what
+// a command means. It is apart from startcmd, which the agent links,
+// because its patterns are regular expressions: the agent carries none.
+package appref
 
 import (
 	"path"
