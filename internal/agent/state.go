@@ -36,9 +36,12 @@ type Release struct {
 	Deployer string    `json:"deployer,omitempty"`
 	RunURL   string    `json:"run_url,omitempty"`
 	Venv     string    `json:"venv,omitempty"`
-	Status   string    `json:"status"`
-	Reason   string    `json:"reason,omitempty"`
-	Pruned   bool      `json:"pruned,omitempty"`
+	// NodeModules is the key of the node_modules a runtime node release
+	// links (node_modules/<key> under the root).
+	NodeModules string `json:"node_modules,omitempty"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason,omitempty"`
+	Pruned      bool   `json:"pruned,omitempty"`
 	// Run is how this release starts and proves healthy, recorded when it
 	// was built: a rollback restores the old release with its own command,
 	// variables and health check, not the failed release's.
@@ -263,7 +266,7 @@ func rebuildState(l layout) *State {
 		if mb, err := os.ReadFile(filepath.Join(l.release(name), releaseMeta)); err == nil {
 			var m Release
 			if json.Unmarshal(mb, &m) == nil && m.SHA == sha {
-				r.Created, r.Deployer, r.RunURL, r.Venv, r.Run = m.Created, m.Deployer, m.RunURL, m.Venv, m.Run
+				r.Created, r.Deployer, r.RunURL, r.Venv, r.NodeModules, r.Run = m.Created, m.Deployer, m.RunURL, m.Venv, m.NodeModules, m.Run
 			}
 		} else {
 			r.Status, r.Reason = StatusFailed, "rebuilt from disk: it never finished building"
