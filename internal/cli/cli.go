@@ -215,6 +215,7 @@ Exit codes:
 		NewCmdLint(f, nil),
 		NewCmdIAM(f, nil),
 		NewCmdDoctor(f, nil),
+		NewCmdWheelhouse(f, nil),
 	)
 	// cobra's completion command prints its help when given no shell,
 	// without running any hook: with --json that must be an error too.
