@@ -160,6 +160,7 @@ type op struct {
 	venvKey string            // its venv
 	reused  bool              // the venv was there already
 	probe   chan probed       // the interpreter's version, asked early
+	nodeKey string            // its node_modules (runtime node)
 	decl    pyenv.Declaration // what the release declares for its venv
 }
 

@@ -31,9 +31,15 @@ func releaseID(sha string, t time.Time) string {
 // tenth of a second), or its answer is remembered (probecache.go).
 func (o *op) apply(ctx context.Context) string {
 	o.probe = make(chan probed, 1)
-	if o.spec.Python != NoPython {
+	switch o.spec.runtime() {
+	case RuntimePython:
 		go func() {
 			v, err := o.probeVersion(ctx, o.spec.Python)
+			o.probe <- probed{v, err}
+		}()
+	case RuntimeNode:
+		go func() {
+			v, err := nodeVersion(ctx)
 			o.probe <- probed{v, err}
 		}()
 	}
@@ -95,9 +101,12 @@ func fetch(ctx context.Context, o *op) error {
 // the interpreter's version, what the app declares (a requirements file
 // or pyproject.toml's dependencies) and the pip options as written.
 func makeVenv(ctx context.Context, o *op) error {
-	if o.spec.Python == NoPython {
+	switch o.spec.runtime() {
+	case RuntimeNone:
 		o.reused = true
-		return skip("python: none, the app runs as given")
+		return skip("runtime none, the app runs as given")
+	case RuntimeNode:
+		return makeNodeModules(ctx, o)
 	}
 	decl, err := pyenv.Declared(o.dir, o.spec.Requirements)
 	if err != nil {
@@ -106,7 +115,7 @@ func makeVenv(ctx context.Context, o *op) error {
 	o.decl = decl
 	p := <-o.probe
 	if p.err != nil {
-		return p.err
+		return fail.Hint(p.err, pythonHint)
 	}
 	keyOpts, wheelhouses := o.keyedPipOptions()
 	o.venvKey = pyenv.Key(p.version, decl.Keyed, keyOpts, wheelhouses)
@@ -117,8 +126,14 @@ func makeVenv(ctx context.Context, o *op) error {
 		o.res.VenvReused = true
 		return skip("reusing venv %s: interpreter, %s and pip options unchanged", o.venvKey, declaredWhat(decl))
 	}
-	return pyenv.Create(ctx, o.spec.Python, dir, o.spec.Pip.SystemSitePackages)
+	if err := pyenv.Create(ctx, o.spec.Python, dir, o.spec.Pip.SystemSitePackages); err != nil {
+		return fail.Hint(err, pythonHint)
+	}
+	return nil
 }
+
+// pythonHint is the venv step's advice when the interpreter fails it.
+const pythonHint = "check the python interpreter named in ferry.yml exists on the server with its venv module"
 
 // declaredWhat names the declaration in messages.
 func declaredWhat(d pyenv.Declaration) string {
@@ -170,8 +185,11 @@ func (o *op) pipOptions() pyenv.PipOptions {
 // dependencies go to pip as a requirements file written into the venv;
 // the app's own package is not installed (see pyenv.Declaration.Package).
 func install(ctx context.Context, o *op) error {
-	if o.spec.Python == NoPython {
+	switch o.spec.runtime() {
+	case RuntimeNone:
 		return skip("no virtualenv to install into")
+	case RuntimeNode:
+		return installNodeModules(ctx, o)
 	}
 	if o.reused {
 		return skip("venv reused")
@@ -207,6 +225,12 @@ func install(ctx context.Context, o *op) error {
 // link makes the shared paths and the env file appear in the release.
 func link(_ context.Context, o *op) error {
 	var linked []string
+	if err := o.linkNodeModules(); err != nil {
+		return err
+	}
+	if o.nodeKey != "" {
+		linked = append(linked, "node_modules")
+	}
 	paths := append([]string(nil), o.spec.Shared...)
 	if o.spec.EnvFile != "" {
 		src := filepath.Join(o.l.shared(), filepath.FromSlash(o.spec.EnvFile))

@@ -27,6 +27,12 @@ func (l layout) trash() string            { return filepath.Join(l.root, "trash"
 func (l layout) appLog(id string) string {
 	return filepath.Join(l.root, "shared", "logs", "app-"+id+".log")
 }
+func (l layout) nodeModules(key string) string {
+	return filepath.Join(l.root, "node_modules", key)
+}
+func (l layout) npmLog(id string) string {
+	return filepath.Join(l.root, "shared", "logs", "npm-"+id+".log")
+}
 func (l layout) pipLog(id string) string {
 	return filepath.Join(l.root, "shared", "logs", "pip-"+id+".log")
 }

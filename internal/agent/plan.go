@@ -50,7 +50,7 @@ type step struct {
 var (
 	lockStep    = step{StepLock, prepare, "", takeLock}
 	fetchStep   = step{StepFetch, prepare, "check that the commit is pushed and the repository URL is reachable from the server", fetch}
-	venvStep    = step{StepVenv, prepare, "check the python interpreter named in ferry.yml exists on the server with its venv module", makeVenv}
+	venvStep    = step{StepVenv, prepare, "", makeVenv}
 	installStep = step{StepInstall, prepare, "fix requirements.txt or the pip options in ferry.yml", install}
 	linkStep    = step{StepLink, prepare, "check the shared paths in ferry.yml", link}
 	verifyStep  = step{StepVerify, prepare, "", verify}

@@ -87,11 +87,26 @@ func prune(_ context.Context, o *op) error {
 			venvGone++
 		}
 	}
+	// node_modules no kept release links go the same way.
+	usedNode := map[string]bool{}
+	for _, r := range st.Releases {
+		if !r.Pruned && r.NodeModules != "" {
+			usedNode[r.NodeModules] = true
+		}
+	}
+	mods, _ := os.ReadDir(filepath.Join(o.l.root, "node_modules"))
+	for _, m := range mods {
+		if !usedNode[m.Name()] {
+			if err := o.l.toTrash(o.l.nodeModules(m.Name())); err == nil {
+				venvGone++
+			}
+		}
+	}
 	o.emptyTrashLater()
 	if len(removed) == 0 && venvGone == 0 {
 		return skip("nothing to prune")
 	}
-	o.emit(Event{Event: EventLog, Msg: fmt.Sprintf("pruned %d releases (%s) and %d venvs", len(removed), strings.Join(removed, ", "), venvGone)})
+	o.emit(Event{Event: EventLog, Msg: fmt.Sprintf("pruned %d releases (%s) and %d venvs or node_modules", len(removed), strings.Join(removed, ", "), venvGone)})
 	return nil
 }
 

@@ -56,8 +56,11 @@ type Spec struct {
 	Source Source `json:"source,omitempty"`
 	// Start is the app's command; a leading python/python3/pythonw means
 	// the release's virtualenv interpreter.
-	Start        []string          `json:"start,omitempty"`
-	Python       string            `json:"python,omitempty"`
+	Start  []string `json:"start,omitempty"`
+	Python string   `json:"python,omitempty"`
+	// Runtime is python (or ""), node or none; python "none" also means
+	// none (the spelling before runtime existed).
+	Runtime      string            `json:"runtime,omitempty"`
 	Requirements string            `json:"requirements,omitempty"`
 	Pip          pyenv.PipOptions  `json:"pip,omitempty"`
 	Vars         map[string]string `json:"env,omitempty"`
@@ -290,7 +293,12 @@ func (s Spec) validateApply() []error {
 			bad("source.subdir: %v", err)
 		}
 	}
-	if err := plain(s.Python, 1024); err != nil || s.Python == "" || strings.HasPrefix(s.Python, "-") {
+	switch s.Runtime {
+	case "", RuntimePython, RuntimeNode, RuntimeNone:
+	default:
+		bad("runtime %q is not python, node or none", truncate(s.Runtime, 40))
+	}
+	if err := plain(s.Python, 1024); err != nil || (s.Python == "" && s.runtime() == RuntimePython) || strings.HasPrefix(s.Python, "-") {
 		bad("python %q is not an interpreter name or path", s.Python)
 	}
 	if err := relInside(s.Requirements); err != nil {

@@ -36,8 +36,11 @@ type Release struct {
 	Deployer string    `json:"deployer,omitempty"`
 	RunURL   string    `json:"run_url,omitempty"`
 	Venv     string    `json:"venv,omitempty"`
-	Status   string    `json:"status"`
-	Reason   string    `json:"reason,omitempty"`
+	// NodeModules is the key of the node_modules a runtime node release
+	// links (node_modules/<key> under the root).
+	NodeModules string `json:"node_modules,omitempty"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason,omitempty"`
 	// RolledBack says the bad status came from a rollback away from this
 	// release, not from its own checks: it was healthy once, so a person
 	// may still name it (rollback --to) though no automatic choice will.
@@ -267,7 +270,7 @@ func rebuildState(l layout) *State {
 		if mb, err := os.ReadFile(filepath.Join(l.release(name), releaseMeta)); err == nil {
 			var m Release
 			if json.Unmarshal(mb, &m) == nil && m.SHA == sha {
-				r.Created, r.Deployer, r.RunURL, r.Venv, r.Run = m.Created, m.Deployer, m.RunURL, m.Venv, m.Run
+				r.Created, r.Deployer, r.RunURL, r.Venv, r.NodeModules, r.Run = m.Created, m.Deployer, m.RunURL, m.Venv, m.NodeModules, m.Run
 			}
 		} else {
 			r.Status, r.Reason = StatusFailed, "rebuilt from disk: it never finished building"

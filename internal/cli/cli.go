@@ -222,6 +222,7 @@ Exit codes:
 		NewCmdIAM(f, nil),
 		NewCmdDoctor(f, nil),
 		NewCmdExec(f, nil),
+		NewCmdWheelhouse(f, nil),
 	)
 	// cobra's completion command prints its help when given no shell,
 	// without running any hook: with --json that must be an error too.

@@ -351,6 +351,18 @@ func Test_NewCmdDoctor(t *testing.T) {
 	})
 }
 
+func Test_NewCmdWheelhouse(t *testing.T) {
+	t.Parallel()
+	checkCmd(t, NewCmdWheelhouse, func(o *WheelhouseOptions) *Common { return &o.Common }, []caseOf[WheelhouseOptions]{
+		{name: "defaults", args: "", want: WheelhouseOptions{Common: Common{Globals: defaults}, Python: "python3"}},
+		{name: "every flag", args: "--dir vendor/wheels --python python3.11 --find-links a --find-links https://x.example/w --index-url https://pypi.example/simple --no-index --platform win_amd64 --python-version 3.11 --json",
+			want: WheelhouseOptions{Common: Common{Globals: Globals{ConfigPath: "ferry.yml", JSON: true}}, Dir: "vendor/wheels", Python: "python3.11", FindLinks: []string{"a", "https://x.example/w"},
+				IndexURL: "https://pypi.example/simple", NoIndex: true, Platform: "win_amd64", PythonVersion: "3.11"}},
+		{name: "an argument", args: "wheels", code: exitcode.Usage},
+		{name: "unknown flag", args: "--target x", code: exitcode.Usage},
+	})
+}
+
 // Every command is registered on the root, and each has its test above.
 func TestRootRegistersEveryCommand(t *testing.T) {
 	t.Parallel()
@@ -361,7 +373,7 @@ func TestRootRegistersEveryCommand(t *testing.T) {
 			names = append(names, c.Name())
 		}
 	}
-	want := "audit check dashboard demo deploy doctor exec history iam init lint metrics releases repair report rollback sandbox schema status unlock validate version windows"
+	want := "audit check dashboard demo deploy doctor exec history iam init lint metrics releases repair report rollback sandbox schema status unlock validate version wheelhouse windows"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("commands %q, want %q", got, want)
 	}

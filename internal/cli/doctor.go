@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/ansi"
+	"github.com/ferryhq/ferry/internal/config"
 	"github.com/ferryhq/ferry/internal/exitcode"
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/transport"
@@ -75,6 +76,9 @@ func runDoctor(opts *DoctorOptions) error {
 	ctx := opts.context()
 	spec := t.baseSpec(agent.OpDoctor)
 	spec.Python = t.cfg.Python
+	if t.cfg.Runtime != config.RuntimePython {
+		spec.Python = agent.NoPython // a node or self-contained app needs no interpreter
+	}
 	res := &doctorResult{Environment: t.name, Checks: []agent.Check{}, Servers: []doctorServer{}}
 	var results []transport.TargetResult
 	if dt, ok := t.tr.(doctorTransport); ok {

@@ -124,6 +124,10 @@ func (o *operation) planDeploy(ctx context.Context) error {
 	spec.SHA = sha
 	spec.Source = agent.Source{Kind: "git", URL: t.repo.Dir, Subdir: t.appDir}
 	spec.Python = cfg.Python
+	spec.Runtime = cfg.Runtime
+	if cfg.Runtime == config.RuntimeNone {
+		spec.Python = agent.NoPython // how agents before runtime: spell it
+	}
 	spec.Requirements = cfg.Requirements
 	spec.Pip.IndexURL, spec.Pip.FindLinks, spec.Pip.NoIndex = cfg.Pip.IndexURL, cfg.Pip.FindLinks, cfg.Pip.NoIndex
 	spec.Hooks = hooksOf(cfg.Hooks)

@@ -44,7 +44,11 @@ type Config struct {
 	Requirements string `yaml:"requirements"`
 	// Python is the interpreter that creates the virtualenv on the server.
 	Python string `yaml:"python"`
-	Pip    Pip    `yaml:"pip"`
+	// Runtime is what the app runs on: python (a venv), node (node_modules
+	// from npm ci) or none (a self-contained program run as given).
+	// python: none, the older spelling, means runtime none.
+	Runtime string `yaml:"runtime"`
+	Pip     Pip    `yaml:"pip"`
 	// Env holds non-secret environment variables for the app.
 	Env map[string]string `yaml:"env"`
 	// EnvFile names a file in the server's shared/ directory (secrets live
@@ -172,6 +176,13 @@ type Rollout struct {
 	MaxConcurrency string `yaml:"max_concurrency"`
 	MaxErrors      string `yaml:"max_errors"`
 }
+
+// Runtimes an app runs on (see Config.Runtime).
+const (
+	RuntimePython = "python"
+	RuntimeNode   = "node"
+	RuntimeNone   = "none"
+)
 
 // Targets ferry knows.
 const (
@@ -322,6 +333,23 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Python == "" {
 		c.Python = "python3"
+	}
+	if c.Runtime == "" {
+		c.Runtime = RuntimePython
+		if c.Python == "none" {
+			c.Runtime = RuntimeNone
+		}
+	}
+	if c.Runtime != RuntimePython {
+		// The Python tools' gates have nothing to check in another
+		// runtime's app: off unless ferry.yml turns them on.
+		off := false
+		g := &c.Gates
+		for _, e := range []**bool{&g.Tests.Enabled, &g.Audit.Enabled, &g.Safety.Enabled, &g.Bandit.Enabled, &g.Flake8.Enabled, &g.Pylint.Enabled, &g.Smoke.Enabled, &g.Deps.Enabled} {
+			if *e == nil {
+				*e = &off
+			}
+		}
 	}
 	if c.Health.URL == "" {
 		c.Health.URL = "http://127.0.0.1:8000/health"
@@ -474,6 +502,14 @@ func (c *Config) validate() []error {
 		k.add("requirements", "name the app's runtime requirements (requirements.txt); development tools stay on the machines that test, the gates run there", "requirements %q is a development requirements file: the servers install only what the app needs to run", c.Requirements)
 	}
 	c.validateStart(k)
+	switch c.Runtime {
+	case RuntimePython, RuntimeNode, RuntimeNone:
+		if c.Python == "none" && c.Runtime != RuntimeNone {
+			k.add("python", "remove python: none, or set runtime: none", "python: none contradicts runtime: %s", c.Runtime)
+		}
+	default:
+		k.add("runtime", "python (a venv, the default), node (npm ci into node_modules) or none (a program run as given)", "runtime %q is not python, node or none", c.Runtime)
+	}
 	if err := plain(c.Python, maxPath); err != nil || c.Python == "" || strings.HasPrefix(c.Python, "-") {
 		k.add("python", `name the interpreter on the servers, e.g. python3 or C:\Python311\python.exe`, "python %q is not an interpreter name or path", c.Python)
 	}

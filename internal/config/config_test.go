@@ -450,3 +450,29 @@ func TestDevRequirementsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntime: runtime is python, node or none; python: none is runtime
+// none; the Python tools' gates are off for other runtimes unless turned on.
+func TestRuntime(t *testing.T) {
+	parse := func(extra string) (*Config, error) {
+		return Parse("ferry.yml", []byte("app: a\n"+extra+"environments: {local: {}}\n"))
+	}
+	if c, err := parse(""); err != nil || c.Runtime != RuntimePython {
+		t.Fatalf("default: %v %v", c, err)
+	}
+	if c, err := parse("python: none\n"); err != nil || c.Runtime != RuntimeNone {
+		t.Fatalf("python: none: %v %v", c, err)
+	}
+	c, err := parse("runtime: node\ngates: {tests: {enabled: true}}\n")
+	if err != nil || c.Runtime != RuntimeNode {
+		t.Fatalf("runtime node: %v %v", c, err)
+	}
+	if !*c.Gates.Tests.Enabled || *c.Gates.Flake8.Enabled || *c.Gates.Smoke.Enabled || c.Gates.Env.Enabled != nil {
+		t.Fatal("runtime node: the Python gates are not off (or a gate turned on stayed off)")
+	}
+	for _, bad := range []string{"runtime: ruby\n", "runtime: node\npython: none\n"} {
+		if _, err := parse(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}

@@ -12,6 +12,7 @@ var descriptions = map[string]string{
 	"start":               "Command that starts the app from the release directory; a leading python means the venv's interpreter.",
 	"requirements":        "pip requirements file (or pyproject.toml), relative to dir; requirements.txt falls back to pyproject.toml beside it.",
 	"python":              "Interpreter on the server that creates the virtualenv.",
+	"runtime":             "What the app runs on: python (a venv, default), node (npm ci into node_modules keyed by package-lock.json) or none (a program run as given; python: none means this too).",
 	"env":                 "Non-secret environment variables for the app.",
 	"env_file":            "File in the server's shared/ directory with more variables (secrets).",
 	"shared":              "Paths that survive releases, linked from shared/ into each release.",
@@ -81,6 +82,9 @@ func schemaOf(t reflect.Type, path string) map[string]any {
 	}
 	if d, ok := descriptions[path]; ok {
 		s["description"] = d
+	}
+	if path == "runtime" {
+		s["enum"] = []string{RuntimePython, RuntimeNode, RuntimeNone}
 	}
 	if path == "environments.*.target" {
 		s["enum"] = []string{TargetLocal, TargetSSM}
