@@ -15,6 +15,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/fslink"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/pyenv"
 	"github.com/ferryhq/ferry/internal/text"
 )
 
@@ -90,7 +91,7 @@ func makeNodeModules(_ context.Context, o *op) error {
 	}
 	o.nodeKey = nodeKey(p.version, lock)
 	o.state.find(o.to).NodeModules = o.nodeKey
-	if complete(o.l.nodeModules(o.nodeKey)) {
+	if pyenv.Complete(o.l.nodeModules(o.nodeKey)) {
 		o.reused = true
 		o.res.VenvReused = true
 		return skip("reusing node_modules %s: node and %s unchanged", o.nodeKey, nodeLock)
@@ -122,7 +123,7 @@ func installNodeModules(ctx context.Context, o *op) error {
 	cmd := exec.CommandContext(ctx, "npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--no-update-notifier")
 	cmd.Dir = o.dir
 	cmd.Stdout = logf
-	cmd.Stderr = &teeLog{w: logf, buf: &tail}
+	cmd.Stderr = &text.TailWriter{W: logf, Tail: &tail}
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "npm_config_loglevel=warn")
 	if err := proc.Run(ctx, cmd); err != nil {
 		os.RemoveAll(built)
@@ -143,7 +144,7 @@ func installNodeModules(ctx context.Context, o *op) error {
 	} else if err := os.Rename(built, dst); err != nil {
 		return fmt.Errorf("keep node_modules: %w", err)
 	}
-	return markComplete(dst, o.nodeKey)
+	return pyenv.MarkComplete(dst, o.nodeKey) // the venvs' marker: written last
 }
 
 // linkNodeModules makes the release's node_modules the shared one of its
@@ -159,30 +160,4 @@ func (o *op) linkNodeModules() error {
 		return fmt.Errorf("link node_modules: %w", err)
 	}
 	return nil
-}
-
-// complete reports a directory whose build finished (the marker written last).
-func complete(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, ".ferry-complete"))
-	return err == nil
-}
-
-func markComplete(dir, key string) error {
-	return os.WriteFile(filepath.Join(dir, ".ferry-complete"), []byte(key+"\n"), 0o644)
-}
-
-// teeLog writes to the log and keeps the last of it for the error.
-type teeLog struct {
-	w   *os.File
-	buf *bytes.Buffer
-}
-
-func (t *teeLog) Write(p []byte) (int, error) {
-	t.buf.Write(p)
-	if t.buf.Len() > 64<<10 {
-		b := t.buf.Bytes()
-		t.buf.Reset()
-		t.buf.Write(b[len(b)-32<<10:])
-	}
-	return t.w.Write(p)
 }

@@ -33,7 +33,7 @@ func verify(_ context.Context, o *op) error {
 	if target.Venv != "" && !pyenv.Complete(o.l.venv(target.Venv)) {
 		return fmt.Errorf("the venv of release %s was removed", target.ID)
 	}
-	if target.NodeModules != "" && !complete(o.l.nodeModules(target.NodeModules)) {
+	if target.NodeModules != "" && !pyenv.Complete(o.l.nodeModules(target.NodeModules)) {
 		return fmt.Errorf("the node_modules of release %s was removed", target.ID)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fail"
 	"github.com/ferryhq/ferry/internal/testing/faketransport"
 	"github.com/ferryhq/ferry/internal/testing/jsondoc"
+	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
 var (
@@ -60,6 +61,13 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
       tags: {Role: testapp}
 `)
 	lintDir := t.TempDir()
+	// A wheelhouse from a local index standing in for PyPI.
+	whIndex, whDir := t.TempDir(), t.TempDir()
+	if _, err := (testwheel.Wheel{Name: "greet", Version: "1.0.0"}).Write(whIndex); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(whDir, "ferry.yml"), []byte("app: a\nenvironments: {local: {}}\n"), 0o644)
+	os.WriteFile(filepath.Join(whDir, "requirements.txt"), []byte("greet==1.0.0\n"), 0o644)
 	os.WriteFile(filepath.Join(lintDir, "ok.yml"), []byte("on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hello\n"), 0o644)
 	bucketMissing := &faketransport.Transport{Err: fail.New(exitcode.Failed, errors.New("bucket missing-bucket does not exist"), "create it")}
 	cases := []struct {
@@ -117,6 +125,8 @@ func TestJSONEnvelopeOfEveryCommand(t *testing.T) {
 		{"exec", "exec", dir, answeringExec(0), []string{"exec", "--json", "test", "--", "flask", "routes"}, 0},
 		{"exec exits non-zero", "exec", dir, answeringExec(3), []string{"exec", "--json", "test", "--", "false"}, 3},
 		{"exec without command", "exec", dir, nil, []string{"exec", "test"}, 2},
+		{"wheelhouse", "wheelhouse", whDir, nil, []string{"wheelhouse", "--no-index", "--find-links", whIndex}, 0},
+		{"wheelhouse without --platform", "wheelhouse", whDir, nil, []string{"wheelhouse", "--python-version", "3.11"}, 2},
 		{"version", "version", dir, nil, []string{"version"}, 0},
 		{"version with an argument", "version", dir, nil, []string{"version", "now"}, 2},
 		{"unknown command", "ferry", dir, nil, []string{"deplyo"}, 2},

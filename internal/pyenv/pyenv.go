@@ -129,7 +129,7 @@ func Install(ctx context.Context, venv, dir, requirements string, opts PipOption
 	cmd := pipCommand(ctx, venv, args...)
 	cmd.Dir = dir
 	cmd.Stdout = logf
-	cmd.Stderr = &teeTail{w: logf, buf: &tail}
+	cmd.Stderr = &text.TailWriter{W: logf, Tail: &tail}
 	cmd.Env = append(os.Environ(), "PIP_NO_COLOR=1", "PYTHONDONTWRITEBYTECODE=1")
 	if opts.IndexURL != "" {
 		// In the environment, not the arguments: an index URL may carry
@@ -145,19 +145,4 @@ func Install(ctx context.Context, venv, dir, requirements string, opts PipOption
 // MarkComplete records that venv is ready to be reused.
 func MarkComplete(venv, key string) error {
 	return os.WriteFile(filepath.Join(venv, completeMarker), []byte(key+"\n"), 0o644)
-}
-
-type teeTail struct {
-	w   *os.File
-	buf *bytes.Buffer
-}
-
-func (t *teeTail) Write(p []byte) (int, error) {
-	t.buf.Write(p)
-	if t.buf.Len() > 64<<10 {
-		b := t.buf.Bytes()
-		t.buf.Reset()
-		t.buf.Write(b[len(b)-32<<10:])
-	}
-	return t.w.Write(p)
 }

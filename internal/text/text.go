@@ -6,6 +6,8 @@
 package text
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -63,4 +65,22 @@ func TailFile(path string, n int) []string {
 // panics, at its first use, which every pattern's tests reach.
 func Pattern(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+// TailWriter writes to W and keeps the last of it (32 to 64 KiB) in
+// Tail, for an error that quotes a command's last lines while its whole
+// output goes to a log.
+type TailWriter struct {
+	W    io.Writer
+	Tail *bytes.Buffer
+}
+
+func (t *TailWriter) Write(p []byte) (int, error) {
+	t.Tail.Write(p)
+	if t.Tail.Len() > 64<<10 {
+		b := t.Tail.Bytes()
+		t.Tail.Reset()
+		t.Tail.Write(b[len(b)-32<<10:])
+	}
+	return t.W.Write(p)
 }
