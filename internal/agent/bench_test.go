@@ -53,24 +53,7 @@ func benchDeploy(b *testing.B, python string) {
 		}
 		os.WriteFile(filepath.Join(repo, f), data, 0o644)
 	}
-	git := func(args ...string) string {
-		cmd := exec.Command("git", append([]string{"-c", "user.name=B", "-c", "user.email=b@example.com"}, args...)...)
-		cmd.Dir = repo
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("git %v: %v %s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	n := 0
-	commit := func() string {
-		n++
-		os.WriteFile(filepath.Join(repo, "build.txt"), []byte(fmt.Sprint(n)), 0o644)
-		git("add", "-A")
-		git("commit", "-q", "-m", fmt.Sprint(n))
-		return git("rev-parse", "HEAD")
-	}
-	git("init", "-q", "-b", "main")
+	commit := benchpair.NewRepo(b, repo).Commit
 	port := func() int {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		defer l.Close()

@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/agent"
 	"github.com/ferryhq/ferry/internal/proc"
+	"github.com/ferryhq/ferry/internal/testing/benchpair"
 	"github.com/ferryhq/ferry/internal/testing/testwheel"
 )
 
@@ -36,28 +36,14 @@ func BenchmarkVenvStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	git := func(args ...string) string {
-		cmd := exec.Command("git", append([]string{"-c", "user.name=B", "-c", "user.email=b@example.com"}, args...)...)
-		cmd.Dir = repo
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("git %v: %v %s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	n := 0
+	r := benchpair.NewRepo(b, repo)
 	commit := func(reqs bool) string {
-		n++
-		os.WriteFile(filepath.Join(repo, "build.txt"), []byte(fmt.Sprint(n)), 0o644)
 		if reqs {
-			os.WriteFile(filepath.Join(repo, "requirements.txt"), []byte(fmt.Sprintf("# build %d\ngreet==1.0.0\n", n)), 0o644)
+			os.WriteFile(filepath.Join(repo, "requirements.txt"), []byte(fmt.Sprintf("# build %d\ngreet==1.0.0\n", r.N()+1)), 0o644)
 		}
-		git("add", "-A")
-		git("commit", "-q", "-m", fmt.Sprint(n))
-		return git("rev-parse", "HEAD")
+		return r.Commit()
 	}
 	os.WriteFile(filepath.Join(repo, "app.py"), []byte(appPy), 0o644)
-	git("init", "-q", "-b", "main")
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()

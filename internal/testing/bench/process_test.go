@@ -121,24 +121,7 @@ environments:
 `, python, port, healthURL, root), 0o644)
 	os.WriteFile(filepath.Join(repo, ".gitignore"), []byte("/srv/\n"), 0o644)
 	env := append(os.Environ(), "GIT_AUTHOR_NAME=B", "GIT_AUTHOR_EMAIL=b@example.com", "GIT_COMMITTER_NAME=B", "GIT_COMMITTER_EMAIL=b@example.com")
-	git := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = repo, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("git %v: %v %s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	n := 0
-	commit := func() string {
-		n++
-		os.WriteFile(filepath.Join(repo, "build.txt"), []byte(fmt.Sprint(n)), 0o644)
-		git("add", "-A")
-		git("commit", "-q", "-m", fmt.Sprint(n))
-		return git("rev-parse", "HEAD")
-	}
-	git("init", "-q", "-b", "main")
+	commit := benchpair.NewRepo(b, repo).Commit
 	deploy := func() {
 		cmd := exec.Command(ferry, "deploy", "local", "--skip-gates")
 		cmd.Dir, cmd.Env = repo, env

@@ -6,10 +6,12 @@
 package benchpair
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -118,4 +120,49 @@ func joinTags(tags []string) string {
 		s += t
 	}
 	return s
+}
+
+// Repo is a git repository a benchmark deploys from. Each Commit changes
+// build.txt alone, so every deploy is a new commit of the same code (a
+// code-only deploy, the common case).
+type Repo struct {
+	Dir string
+	tb  testing.TB
+	n   int
+}
+
+// NewRepo makes dir a git repository on branch main; files may be written
+// before or after.
+func NewRepo(tb testing.TB, dir string) *Repo {
+	r := &Repo{Dir: dir, tb: tb}
+	os.MkdirAll(dir, 0o755)
+	r.Git("init", "-q", "-b", "main")
+	return r
+}
+
+// Git runs git in the repository as a fixed committer and returns its
+// trimmed output; a failure ends the benchmark.
+func (r *Repo) Git(args ...string) string {
+	r.tb.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=B", "-c", "user.email=b@example.com"}, args...)...)
+	cmd.Dir = r.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.tb.Fatalf("git %v: %v %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// N is how many commits Commit made.
+func (r *Repo) N() int { return r.n }
+
+// Commit writes the next build.txt, commits everything and returns the
+// commit's SHA.
+func (r *Repo) Commit() string {
+	r.tb.Helper()
+	r.n++
+	os.WriteFile(filepath.Join(r.Dir, "build.txt"), []byte(fmt.Sprint(r.n)), 0o644)
+	r.Git("add", "-A")
+	r.Git("commit", "-q", "-m", fmt.Sprint(r.n))
+	return r.Git("rev-parse", "HEAD")
 }
